@@ -1,0 +1,56 @@
+"""memactor: one shared, durable memory for many concurrent AI agents.
+
+Episodic, semantic and procedural memory on one SQLite file, written by a single writer actor with group
+commit and read through a pool of read-only connections. Start with `open` (async) or `open_sync`.
+"""
+
+from . import codec
+from .blocking import open_sync
+from .errors import (
+    AlreadyOpenError,
+    ClosedError,
+    CodecError,
+    CommandError,
+    ConflictError,
+    InvalidInputError,
+    MemactorError,
+    NotFoundError,
+    ReadOnlyError,
+    SchemaError,
+    StorageError,
+    StorageFullError,
+    WriterDiedError,
+)
+from .memory import Memory, open
+from .ranking import SearchWeights
+from .records import Episode, Fact, Hit, Skill, new_id
+from .stats import Statistics
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AlreadyOpenError",
+    "ClosedError",
+    "CodecError",
+    "CommandError",
+    "ConflictError",
+    "Episode",
+    "Fact",
+    "Hit",
+    "InvalidInputError",
+    "MemactorError",
+    "Memory",
+    "NotFoundError",
+    "ReadOnlyError",
+    "SchemaError",
+    "SearchWeights",
+    "Skill",
+    "Statistics",
+    "StorageError",
+    "StorageFullError",
+    "WriterDiedError",
+    "codec",
+    "new_id",
+    "open",
+    "open_sync",
+]

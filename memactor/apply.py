@@ -1,0 +1,260 @@
+"""Apply commands to the writer's connection: plain sync SQL, testable without an event loop.
+
+`apply_batch` is the whole of one group commit: ``BEGIN IMMEDIATE``, one ``SAVEPOINT`` per command (so a
+rejected command rolls back alone), ``COMMIT``. It returns one outcome per command, a value or the
+`CommandError` / `CodecError` that rejected it, and raises `StorageError` when the batch as a whole failed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .codec import decode
+from .commands import AddRecords, Batch, Command, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
+from .errors import (
+    CodecError,
+    CommandError,
+    ConflictError,
+    InvalidInputError,
+    MemactorError,
+    NotFoundError,
+    StorageError,
+    StorageFullError,
+)
+from .records import Record
+from .rows import COLUMNS, from_row, to_row
+from .schema import TABLES
+
+__all__ = ["Quota", "apply_batch", "apply_command", "storage_error"]
+
+# Columns a retried add may differ in and still be the same record: the writer maintains them.
+_MAINTAINED = frozenset({"created_at", "updated_at", "version", "uses", "successes", "last_used_at"})
+
+
+@dataclass(slots=True)
+class Quota:
+    """The ``max_size`` quota, enforced through ``PRAGMA max_page_count``; owned by the writer thread."""
+
+    max_size: int | None = None
+    page_size: int = 4096
+
+    def hard_pages(self) -> int:
+        return (self.max_size or 0) // self.page_size
+
+    def soft_pages(self) -> int:
+        # FTS5 needs new pages even to delete, so ordinary writes stop short of a reserve kept for deletes.
+        hard = self.hard_pages()
+        return max(1, hard - max(64, hard // 50))
+
+
+def apply_batch(conn: sqlite3.Connection, frames: Sequence[bytes], quota: Quota | None = None) -> list[object]:
+    """Decode and apply encoded commands in one transaction.
+
+    Args:
+        conn: The writer's connection, in autocommit mode and outside a transaction.
+        frames: Commands encoded by `memactor.codec.encode`.
+        quota: The quota to keep, if any.
+
+    Returns:
+        One outcome per frame: the command's result, or the `CommandError` / `CodecError` that rejected it
+        (its effects rolled back, the rest of the batch unaffected).
+
+    Raises:
+        StorageError: SQLite failed outside one command's isolation; nothing of the batch was committed.
+    """
+    quota = quota or Quota()
+    outcomes: list[object] = []
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for frame in frames:
+            outcomes.append(_apply_isolated(conn, frame, quota))
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise storage_error(exc) from exc
+    except BaseException:
+        # Not SQLite's failure but ours: undo the batch and let the writer decide it cannot go on.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return outcomes
+
+
+def storage_error(exc: sqlite3.Error) -> StorageError:
+    """Map a SQLite error to `StorageFullError` (quota or disk full) or `StorageError`."""
+    if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+        return StorageFullError(f"the database is full (max_size quota or disk): {exc}")
+    return StorageError(f"SQLite failed: {exc}")
+
+
+def _apply_isolated(conn: sqlite3.Connection, frame: bytes, quota: Quota) -> object:
+    try:
+        command = decode(frame)
+    except CodecError as exc:
+        return exc
+    conn.execute("SAVEPOINT command")
+    try:
+        result = apply_command(conn, command, quota)
+    except (CommandError, sqlite3.IntegrityError, sqlite3.OperationalError) as exc:
+        if isinstance(exc, sqlite3.OperationalError) and not _is_full(exc):
+            raise
+        if not conn.in_transaction:
+            # SQLite rolled the whole transaction back itself; the batch cannot continue.
+            raise
+        conn.execute("ROLLBACK TO command")
+        conn.execute("RELEASE command")
+        return _as_command_error(exc)
+    conn.execute("RELEASE command")
+    return result
+
+
+def _is_full(exc: sqlite3.Error) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+
+
+def _as_command_error(exc: Exception) -> MemactorError:
+    if isinstance(exc, MemactorError):
+        return exc
+    if isinstance(exc, sqlite3.IntegrityError):
+        return ConflictError(f"constraint failed: {exc}")
+    return storage_error(exc)  # type: ignore[arg-type]
+
+
+def apply_command(conn: sqlite3.Connection, command: Command, quota: Quota | None = None) -> Any:
+    """Apply one command inside the caller's transaction and return its result.
+
+    Raises:
+        CommandError: the command was rejected; the caller rolls back its savepoint.
+        sqlite3.Error: SQLite failed.
+    """
+    match command:
+        case AddRecords(records=records):
+            return [_add(conn, record) for record in records]
+        case UpdateRecord():
+            return _update(conn, command)
+        case DeleteRecord(kind=kind, id=record_id):
+            return _delete(conn, kind, record_id, quota)
+        case RecordUse():
+            return _record_use(conn, command)
+        case Batch(commands=commands):
+            return _batch(conn, commands, quota)
+        case SetQuota(max_size=max_size):
+            return _set_quota(conn, quota, max_size)
+        case Ping():
+            return None
+    raise InvalidInputError(f"not a command: {type(command).__name__}")
+
+
+def _add(conn: sqlite3.Connection, record: Record) -> str:
+    row = to_row(record)
+    if row["created_at"] is None:
+        row["created_at"] = time.time()
+    if row["updated_at"] is None:
+        row["updated_at"] = row["created_at"]
+    row["version"] = 1
+    table = TABLES[record.KIND].name
+    names = COLUMNS[record.KIND]
+    try:
+        cursor = conn.execute(
+            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"
+            " ON CONFLICT (id) DO NOTHING",
+            row,
+        )
+    except sqlite3.IntegrityError:
+        # The id is free (that conflict is ignored above), so the skill's (namespace, name) is taken.
+        raise ConflictError(
+            f"{record.KIND} {record.id}: name {row.get('name')!r} is taken in namespace {record.namespace!r}"
+        ) from None
+    if cursor.rowcount == 0:
+        _check_same(conn, record.KIND, row)
+    return record.id
+
+
+def _check_same(conn: sqlite3.Connection, kind: str, row: dict[str, Any]) -> None:
+    existing = _select(conn, kind, row["id"])
+    if existing is None:
+        raise ConflictError(f"{kind} {row['id']}: insert was ignored for an unknown reason")
+    old = to_row(existing)
+    differing = sorted(n for n in row if n not in _MAINTAINED and row[n] != old[n])
+    if differing:
+        raise ConflictError(f"{kind} {row['id']} already exists with other content (differs in {differing})")
+
+
+def _select(conn: sqlite3.Connection, kind: str, record_id: str) -> Record | None:
+    row = conn.execute(f"SELECT * FROM {TABLES[kind].name} WHERE id = :id", {"id": record_id}).fetchone()
+    return None if row is None else from_row(kind, row)
+
+
+def _update(conn: sqlite3.Connection, command: UpdateRecord) -> Record:
+    current = _select(conn, command.kind, command.id)
+    if current is None:
+        raise NotFoundError(f"{command.kind} {command.id} not found")
+    if command.expect_version is not None and current.version != command.expect_version:
+        raise ConflictError(
+            f"{command.kind} {command.id} is at version {current.version}, not {command.expect_version}"
+        )
+    try:
+        updated = dataclasses.replace(current, **command.changes, version=current.version + 1, updated_at=command.at)
+    except TypeError as exc:
+        raise InvalidInputError(f"update of {command.kind} {command.id}: {exc}") from None
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"update of {command.kind} {command.id}: {exc}") from None
+    row = to_row(updated)
+    names = [*command.changes, "version", "updated_at"]
+    conn.execute(
+        f"UPDATE {TABLES[command.kind].name} SET {', '.join(f'{n} = :{n}' for n in names)} WHERE id = :id",
+        {n: row[n] for n in (*names, "id")},
+    )
+    return updated
+
+
+def _delete(conn: sqlite3.Connection, kind: str, record_id: str, quota: Quota | None) -> bool:
+    table = TABLES[kind].name
+    if quota is None or quota.max_size is None:
+        return conn.execute(f"DELETE FROM {table} WHERE id = :id", {"id": record_id}).rowcount > 0
+    # Deletes may use the reserve, so space can always be freed from a full store.
+    conn.execute(f"PRAGMA max_page_count = {quota.hard_pages()}")
+    try:
+        return conn.execute(f"DELETE FROM {table} WHERE id = :id", {"id": record_id}).rowcount > 0
+    finally:
+        conn.execute(f"PRAGMA max_page_count = {quota.soft_pages()}")
+
+
+def _record_use(conn: sqlite3.Connection, command: RecordUse) -> Record:
+    row = conn.execute(
+        "UPDATE skills SET uses = uses + 1, successes = successes + :success, last_used_at = :at,"
+        " updated_at = :at, version = version + 1 WHERE id = :id RETURNING *",
+        {"id": command.id, "success": int(command.success), "at": command.at},
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(f"skill {command.id} not found")
+    return from_row("skill", row)
+
+
+def _batch(conn: sqlite3.Connection, commands: Sequence[Command], quota: Quota | None) -> list[Any]:
+    results = []
+    for index, command in enumerate(commands):
+        try:
+            results.append(apply_command(conn, command, quota))
+        except CommandError as exc:
+            # The caller's savepoint rolls back every command of the batch applied so far.
+            raise type(exc)(f"batch command {index} ({type(command).__name__}): {exc}") from exc
+        except sqlite3.IntegrityError as exc:
+            raise ConflictError(f"batch command {index} ({type(command).__name__}): {exc}") from exc
+    return results
+
+
+def _set_quota(conn: sqlite3.Connection, quota: Quota | None, max_size: int | None) -> None:
+    if quota is None:
+        raise InvalidInputError("this connection keeps no quota")
+    quota.page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    quota.max_size = max_size
+    # 2**31 - 2 pages is SQLite's own ceiling: lifting the quota restores it.
+    limit = quota.soft_pages() if max_size is not None else 4294967294
+    conn.execute(f"PRAGMA max_page_count = {limit}")

@@ -1,0 +1,41 @@
+"""The ``memactor`` command: ``demo``, ``bench`` and ``serve``.
+
+Each subcommand imports what it needs only when it runs, so ``import memactor`` stays light.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="memactor", description="Shared, durable memory for concurrent agents.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="run simulated agents sharing one memory file, with live progress")
+    demo.add_argument("--agents", type=int, default=20, help="concurrent agents (default 20)")
+    demo.add_argument("--seconds", type=float, default=5.0, help="how long the agents work (default 5)")
+    demo.add_argument("--path", default=None, help="memory file (default: a new file in a temporary directory)")
+    demo.add_argument("--durability", choices=("full", "normal"), default="full")
+
+    commands.add_parser("bench", help="run the benchmark suite (see `memactor bench --help`)", add_help=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        from bench import main as bench_main  # type: ignore[attr-defined]  # ships beside the library
+
+        return int(bench_main(argv[1:]))
+    args = _parser().parse_args(argv)
+    if args.command == "demo":
+        from .demo import run_demo
+
+        return int(run_demo(agents=args.agents, seconds=args.seconds, path=args.path, durability=args.durability))
+    return 2

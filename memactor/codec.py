@@ -1,0 +1,139 @@
+"""The wire format: ``encode(command) -> bytes`` and ``decode(bytes) -> command``.
+
+A frame is a msgpack array ``[tag, field, ...]`` with one stable integer tag per command; records are
+``[kind_tag, field, ...]`` in dataclass field order. Tags are never reused: add new ones at the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import msgpack
+
+from .commands import AddRecords, Batch, Command, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
+from .errors import CodecError, MemactorError
+from .records import Episode, Fact, Record, Skill
+
+__all__ = ["decode", "encode"]
+
+_COMMAND_TAGS: dict[type[Any], int] = {
+    AddRecords: 1,
+    UpdateRecord: 2,
+    DeleteRecord: 3,
+    RecordUse: 4,
+    Batch: 5,
+    SetQuota: 6,
+    Ping: 7,
+}
+_RECORD_TAGS: dict[type[Any], int] = {Episode: 1, Fact: 2, Skill: 3}
+_COMMAND_TYPES = {tag: cls for cls, tag in _COMMAND_TAGS.items()}
+_RECORD_TYPES = {tag: cls for cls, tag in _RECORD_TAGS.items()}
+_RECORD_FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in _RECORD_TAGS}
+
+
+def encode(command: Command) -> bytes:
+    """Encode a command as one msgpack frame.
+
+    Args:
+        command: Any command from `memactor.commands`.
+
+    Returns:
+        The frame's bytes.
+
+    Raises:
+        CodecError: ``command`` is not a command or holds a value msgpack cannot encode.
+    """
+    try:
+        return msgpack.packb(_to_wire(command), use_bin_type=True)  # type: ignore[no-any-return]
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise CodecError(f"cannot encode {type(command).__name__}: {exc}") from exc
+
+
+def decode(data: bytes) -> Command:
+    """Decode one frame made by `encode`.
+
+    Args:
+        data: The frame's bytes.
+
+    Returns:
+        The command, validated as if constructed in process.
+
+    Raises:
+        CodecError: the bytes are not a well-formed frame, name an unknown tag, or hold invalid values.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise CodecError(f"decode takes bytes, not {type(data).__name__}")
+    try:
+        wire = msgpack.unpackb(data, raw=False, use_list=False, strict_map_key=True)
+        return _command_from_wire(wire)
+    except CodecError:
+        raise
+    except (MemactorError, ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:
+        raise CodecError(f"bytes do not decode to a command: {type(exc).__name__}: {exc}") from exc
+
+
+def _to_wire(command: Any) -> list[Any]:
+    tag = _COMMAND_TAGS.get(type(command))
+    if tag is None:
+        raise TypeError(f"{type(command).__name__} is not a command")
+    match command:
+        case AddRecords(records=records):
+            return [tag, [_record_to_wire(r) for r in records]]
+        case Batch(commands=commands):
+            return [tag, [_to_wire(c) for c in commands]]
+        case _:
+            return [tag, *(getattr(command, f.name) for f in dataclasses.fields(command))]
+
+
+def _record_to_wire(record: Record) -> list[Any]:
+    return [_RECORD_TAGS[type(record)], *(getattr(record, name) for name in _RECORD_FIELDS[type(record)])]
+
+
+def _command_from_wire(wire: object) -> Command:
+    if not isinstance(wire, tuple) or not wire or not isinstance(wire[0], int) or isinstance(wire[0], bool):
+        raise CodecError("a frame must be an array that starts with an integer tag")
+    cls = _COMMAND_TYPES.get(wire[0])
+    if cls is None:
+        raise CodecError(f"unknown command tag {wire[0]}")
+    fields = wire[1:]
+    if cls is AddRecords:
+        return AddRecords(tuple(_record_from_wire(r) for r in _one_array(fields)))
+    if cls is Batch:
+        return Batch(tuple(_command_from_wire(c) for c in _one_array(fields)))
+    expected = len(dataclasses.fields(cls))
+    if len(fields) != expected:
+        raise CodecError(f"{cls.__name__} takes {expected} fields, not {len(fields)}")
+    if cls is UpdateRecord:
+        kind, record_id, changes, expect_version, at = fields
+        return UpdateRecord(kind, record_id, _thaw(changes), expect_version, at)
+    return cls(*fields)  # type: ignore[no-any-return]
+
+
+def _one_array(fields: tuple[Any, ...]) -> tuple[Any, ...]:
+    if len(fields) != 1 or not isinstance(fields[0], tuple):
+        raise CodecError("expected one array field")
+    return fields[0]
+
+
+def _record_from_wire(wire: object) -> Record:
+    if not isinstance(wire, tuple) or not wire:
+        raise CodecError("a record must be a non-empty array")
+    cls = _RECORD_TYPES.get(wire[0])
+    if cls is None:
+        raise CodecError(f"unknown record tag {wire[0]!r}")
+    names = _RECORD_FIELDS[cls]
+    if len(wire) - 1 != len(names):
+        raise CodecError(f"{cls.__name__} takes {len(names)} fields, not {len(wire) - 1}")
+    values = dict(zip(names, wire[1:], strict=True))
+    values["metadata"] = _thaw(values["metadata"])
+    return cls(**values)  # type: ignore[no-any-return]
+
+
+def _thaw(value: Any) -> Any:
+    """Turn decoded tuples back into lists inside JSON-like mappings, as users wrote them."""
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _thaw(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,89 @@
+"""The one error tree of memactor.
+
+    MemactorError
+    ├── ClosedError          Raised when a handle is used after it was closed.
+    ├── WriterDiedError      Raised to every pending and later caller once the writer stopped.
+    ├── AlreadyOpenError     Raised when another live process holds the file for writing.
+    ├── ReadOnlyError        Raised when a write is sent through a read-only handle.
+    ├── CommandError         Raised when one command was rejected; its group commit is unaffected.
+    │   ├── NotFoundError        Raised when the record with the given id does not exist.
+    │   ├── ConflictError        Raised on a version mismatch, a duplicate skill name, or a
+    │   │                        retried id whose content differs from the stored record.
+    │   └── InvalidInputError    Raised for a bad record or argument (also a ValueError).
+    ├── StorageError         Raised when SQLite failed unexpectedly; the whole batch rolled back.
+    │   └── StorageFullError     Raised when the quota (`max_size`) or the disk is full.
+    ├── CodecError           Raised for bytes that do not decode to a command (also a ValueError).
+    └── SchemaError          Raised when the file was written by a newer schema.
+
+Cancellation is never wrapped: a cancelled caller sees its event loop's own cancellation exception.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlreadyOpenError",
+    "ClosedError",
+    "CodecError",
+    "CommandError",
+    "ConflictError",
+    "InvalidInputError",
+    "MemactorError",
+    "NotFoundError",
+    "ReadOnlyError",
+    "SchemaError",
+    "StorageError",
+    "StorageFullError",
+    "WriterDiedError",
+]
+
+
+class MemactorError(Exception):
+    """Root of every error memactor raises on purpose."""
+
+
+class ClosedError(MemactorError):
+    """Raised when a handle is used after it was closed."""
+
+
+class WriterDiedError(MemactorError):
+    """Raised to every pending and later caller once the writer actor stopped unexpectedly."""
+
+
+class AlreadyOpenError(MemactorError):
+    """Raised when another live process (or handle) holds the database file for writing."""
+
+
+class ReadOnlyError(MemactorError):
+    """Raised when a write is sent through a handle opened with ``readonly=True``."""
+
+
+class CommandError(MemactorError):
+    """Raised when one command was rejected; the rest of its group commit is unaffected."""
+
+
+class NotFoundError(CommandError, LookupError):
+    """Raised when the record with the given id (or name) does not exist."""
+
+
+class ConflictError(CommandError):
+    """Raised on a version mismatch, a duplicate skill name, or a retried id with other content."""
+
+
+class InvalidInputError(CommandError, ValueError):
+    """Raised for a bad record or argument, before anything reaches the mailbox where it can be."""
+
+
+class StorageError(MemactorError):
+    """Raised when SQLite failed unexpectedly; every command of the failed batch rolled back."""
+
+
+class StorageFullError(StorageError):
+    """Raised when a write would grow the file past ``max_size`` or the disk is full."""
+
+
+class CodecError(MemactorError, ValueError):
+    """Raised for bytes that do not decode to a command."""
+
+
+class SchemaError(MemactorError):
+    """Raised when the file was written by a newer schema than this version of memactor knows."""

@@ -1,0 +1,217 @@
+"""`Memory`, the actor handle, and `open`: everything a process needs to share one memory file.
+
+The handle owns the writer actor, the read pool and the file lock; all of them start in ``async with``
+and stop when it ends, which drains and commits everything queued first. Nothing starts lazily.
+"""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+from typing import Any, Literal
+
+import anyio
+from anyio.abc import TaskGroup
+
+from .batch import BatchContext
+from .codec import encode
+from .commands import Command, SetQuota
+from .errors import ClosedError, InvalidInputError, ReadOnlyError
+from .filelock import WriterLock
+from .queries import Query
+from .readpool import ReadPool
+from .stats import Statistics, WriterCounters
+from .stores import EpisodeStore, FactStore, SkillStore
+from .validate import check_int
+from .writer import Writer
+
+__all__ = ["Durability", "Memory", "open"]
+
+Durability = Literal["full", "normal"]
+
+
+class Memory:
+    """A handle on one memory file: ``episodes``, ``facts``, ``skills``, ``batch()``, ``statistics()``.
+
+    Use it as ``async with memactor.open(path) as mem:``. Every method may be called from any number of
+    tasks at once; writes are serialized by the writer actor's mailbox, reads run on the read pool.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        readonly: bool = False,
+        durability: Durability = "full",
+        max_batch: int = 512,
+        max_pending: int = 1024,
+        read_connections: int = 2,
+        max_size: int | None = None,
+    ) -> None:
+        self.path = os.fspath(path)
+        if self.path == ":memory:" or self.path.startswith("file:"):
+            raise InvalidInputError("memactor needs a file path: readers and the writer share it")
+        if durability not in ("full", "normal"):
+            raise InvalidInputError(f"durability must be 'full' or 'normal', not {durability!r}")
+        check_int("max_batch", max_batch, low=1, high=1_000_000)
+        check_int("max_pending", max_pending, low=1, high=10_000_000)
+        check_int("read_connections", read_connections, low=1, high=64)
+        if max_size is not None:
+            check_int("max_size", max_size, low=1)
+        self.readonly = readonly
+        self._lock = None if readonly else WriterLock(self.path)
+        self._writer = (
+            None
+            if readonly
+            else Writer(
+                self.path, durability=durability, max_batch=max_batch, max_pending=max_pending, max_size=max_size
+            )
+        )
+        self._max_pending = max_pending
+        self._pool = ReadPool(self.path, read_connections)
+        self._task_group: TaskGroup | None = None
+        self._state: Literal["new", "open", "closed"] = "new"
+        self.episodes = EpisodeStore(self)
+        self.facts = FactStore(self)
+        self.skills = SkillStore(self)
+
+    async def __aenter__(self) -> Memory:
+        if self._state != "new":
+            raise ClosedError("a Memory handle can be opened once")
+        if self._lock is not None:
+            self._lock.acquire()
+        try:
+            await self._start()
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            self._state = "closed"
+            raise
+        self._state = "open"
+        return self
+
+    async def _start(self) -> None:
+        if self._writer is None:
+            await self._pool.start()
+            return
+        await self._writer.start()
+        try:
+            await self._pool.start()
+        except BaseException:
+            await self._writer.stop()
+            raise
+        self._task_group = anyio.create_task_group()
+        await self._task_group.__aenter__()
+        self._task_group.start_soon(self._writer.run, name="memactor-writer")
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop intake, commit everything queued, checkpoint the WAL and close every connection.
+
+        Idempotent. No thread of the handle outlives this call.
+        """
+        if self._state != "open":
+            self._state = "closed"
+            return
+        self._state = "closed"
+        try:
+            with anyio.CancelScope(shield=True):
+                try:
+                    if self._writer is not None:
+                        await self._writer.stop()
+                finally:
+                    await self._pool.close()
+        finally:
+            # The writer's task has ended by now, so leaving its task group does not wait.
+            if self._task_group is not None:
+                await self._task_group.__aexit__(None, None, None)
+            if self._lock is not None:
+                self._lock.release()
+
+    async def execute(self, command: Command) -> Any:
+        """Send one command to the writer and wait until it is committed.
+
+        Returns:
+            The command's result.
+
+        Raises:
+            ClosedError: the handle is not open.
+            ReadOnlyError: the handle was opened with ``readonly=True``.
+            WriterDiedError: the writer stopped.
+            CommandError: the command was rejected.
+            StorageError: SQLite failed; nothing of its batch was committed.
+        """
+        if self._state != "open":
+            raise ClosedError(f"the memory handle on {self.path} is {self._state}")
+        if self._writer is None:
+            raise ReadOnlyError(f"{self.path} was opened with readonly=True")
+        return await self._writer.submit(encode(command))
+
+    async def query(self, query: Query) -> Any:
+        """Answer one query on the read pool (see `memactor.queries`).
+
+        Raises:
+            ClosedError: the handle is not open.
+        """
+        if self._state != "open":
+            raise ClosedError(f"the memory handle on {self.path} is {self._state}")
+        return await self._pool.run(query)
+
+    def batch(self) -> BatchContext:
+        """Collect writes in an ``async with`` block and commit them as one atomic command on exit.
+
+        Nothing is sent if the block raises. ``b.episodes.add(...)`` returns the new id at once.
+        """
+        return BatchContext(self)
+
+    async def set_max_size(self, max_size: int | None) -> None:
+        """Set, raise or lift (None) the ``max_size`` quota of the database file, in bytes."""
+        await self.execute(SetQuota(max_size))
+
+    def statistics(self) -> Statistics:
+        """A frozen snapshot of the writer's and the read pool's counters."""
+        counters = self._writer.counters if self._writer is not None else WriterCounters()
+        depth = self._writer.queue_depth if self._writer is not None else 0
+        return counters.snapshot(queue_depth=depth, queue_capacity=self._max_pending, reads=self._pool.reads)
+
+
+def open(  # noqa: A001 - the library's entry point, as in `memactor.open(path)`
+    path: str | os.PathLike[str],
+    *,
+    readonly: bool = False,
+    durability: Durability = "full",
+    max_batch: int = 512,
+    max_pending: int = 1024,
+    read_connections: int = 2,
+    max_size: int | None = None,
+) -> Memory:
+    """Open (creating if needed) a memory file; use the result as ``async with``.
+
+    Args:
+        path: The SQLite file. Its directory must be writable (WAL files live beside it).
+        readonly: Open only the read pool; writes raise `ReadOnlyError`. Any number of processes may.
+        durability: ``"full"`` (synchronous=FULL: acknowledged writes survive power loss) or ``"normal"``
+            (synchronous=NORMAL: they survive process crashes; the last commits may roll back on power loss).
+        max_batch: The most commands one group commit applies.
+        max_pending: The mailbox's bound: callers wait when this many commands are queued.
+        read_connections: Read-only connections in the pool.
+        max_size: Quota in bytes for the database file (not the WAL); writes past it raise `StorageFullError`.
+
+    Raises:
+        AlreadyOpenError: (on entering) another process or handle writes this file.
+        SchemaError: (on entering) the file was written by a newer memactor.
+        InvalidInputError: an option is out of range.
+    """
+    return Memory(
+        path,
+        readonly=readonly,
+        durability=durability,
+        max_batch=max_batch,
+        max_pending=max_pending,
+        read_connections=read_connections,
+        max_size=max_size,
+    )

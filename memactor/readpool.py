@@ -1,0 +1,83 @@
+"""The read pool: read-only connections, each on its own lane, answering queries concurrently.
+
+Reads never pass through the writer's mailbox. Each lane answers its calls in FIFO order, and a query
+goes to the lane with the fewest calls waiting, so a few hot readers cannot starve the others.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import urllib.parse
+from typing import Any
+
+from .apply import storage_error
+from .errors import ClosedError, StorageError
+from .lane import Lane
+from .queries import Query
+from .read import run_query
+from .schema import configure_reader
+
+__all__ = ["ReadPool", "connect_reader"]
+
+
+def connect_reader(path: str) -> sqlite3.Connection:
+    """Open ``path`` read-only (``mode=ro``, ``query_only``), rows as `sqlite3.Row`."""
+    uri = f"file:{urllib.parse.quote(path)}?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot open {path} for reading: {exc}") from exc
+    conn.row_factory = sqlite3.Row
+    configure_reader(conn)
+    return conn
+
+
+class ReadPool:
+    """``size`` read-only connections to one file."""
+
+    def __init__(self, path: str, size: int) -> None:
+        self._lanes = [Lane(f"memactor-reader-{i}", lambda: connect_reader(path)) for i in range(size)]
+        self._open = False
+        self._next = 0
+        self.reads = 0
+
+    async def start(self) -> None:
+        """Open every connection; on failure, close the ones already open and raise."""
+        started: list[Lane] = []
+        try:
+            for lane in self._lanes:
+                await lane.start()
+                started.append(lane)
+        except BaseException:
+            for lane in started:
+                await lane.close()
+            raise
+        self._open = True
+
+    async def run(self, query: Query) -> Any:
+        """Answer ``query`` on the least busy connection.
+
+        Raises:
+            ClosedError: the pool was closed.
+            StorageError: SQLite failed.
+            CommandError: the query itself was refused (e.g. `NotFoundError`).
+        """
+        if not self._open:
+            raise ClosedError("the memory handle is closed")
+        self.reads += 1
+        try:
+            return await self._pick().call(run_query, query)
+        except sqlite3.Error as exc:
+            raise storage_error(exc) from exc
+
+    def _pick(self) -> Lane:
+        # Least pending first; among equals, rotate so idle lanes share the work.
+        self._next = (self._next + 1) % len(self._lanes)
+        rotated = self._lanes[self._next :] + self._lanes[: self._next]
+        return min(rotated, key=lambda lane: lane.pending)
+
+    async def close(self) -> None:
+        """Answer every query already queued, then close every connection."""
+        self._open = False
+        for lane in self._lanes:
+            await lane.close()

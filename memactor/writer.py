@@ -1,0 +1,183 @@
+"""The writer actor: the only task that writes, and so the only lock.
+
+Callers put ``(encoded command, reply future)`` into a bounded anyio memory-object stream. The writer
+takes one item, drains up to ``max_batch - 1`` more without waiting, and applies the whole run in one
+thread hop on its own connection (`memactor.apply.apply_batch`): one transaction, one COMMIT. Only then
+does it answer each caller. If it dies, every pending and later caller gets `WriterDiedError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from typing import Any
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from .apply import Quota, apply_batch
+from .errors import ClosedError, MemactorError, StorageError, WriterDiedError
+from .lane import Lane
+from .schema import configure_writer, migrate
+from .stats import WriterCounters
+
+__all__ = ["Writer", "connect_writer"]
+
+_Item = tuple[bytes, "asyncio.Future[Any]"]
+
+
+def connect_writer(path: str, durability: str) -> sqlite3.Connection:
+    """Open ``path`` for writing: WAL, explicit ``synchronous``, schema migrated."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        conn.row_factory = sqlite3.Row
+        configure_writer(conn, durability=durability)
+        migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+
+
+def _start_quota(conn: sqlite3.Connection, quota: Quota) -> None:
+    quota.page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    if quota.max_size is not None:
+        conn.execute(f"PRAGMA max_page_count = {quota.soft_pages()}")
+
+
+class Writer:
+    """The single-writer actor for one database file."""
+
+    def __init__(self, path: str, *, durability: str, max_batch: int, max_pending: int, max_size: int | None) -> None:
+        self._lane = Lane("memactor-writer", lambda: connect_writer(path, durability))
+        self._send: MemoryObjectSendStream[_Item]
+        self._receive: MemoryObjectReceiveStream[_Item]
+        self._send, self._receive = anyio.create_memory_object_stream[_Item](max_pending)
+        self._max_batch = max_batch
+        self._max_pending = max_pending
+        self._quota = Quota(max_size)
+        self._in_flight: list[_Item] = []
+        self._died: BaseException | None = None
+        self._finished = anyio.Event()
+        self.counters = WriterCounters()
+
+    @property
+    def queue_depth(self) -> int:
+        """Commands waiting in the mailbox now."""
+        return self._send.statistics().current_buffer_used
+
+    async def start(self) -> None:
+        """Open the connection (migrating the schema) on the writer's thread."""
+        await self._lane.start()
+        await self._lane.call(_start_quota, self._quota)
+
+    async def submit(self, frame: bytes) -> Any:
+        """Queue one encoded command and wait until its group commit is done.
+
+        Returns:
+            The command's result.
+
+        Raises:
+            ClosedError: the handle is closing or closed.
+            WriterDiedError: the writer stopped.
+            CommandError: the command was rejected (the rest of its batch is unaffected).
+            StorageError: the whole batch failed in SQLite.
+        """
+        if self._died is not None:
+            raise self._death()
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        try:
+            await self._send.send((frame, future))
+        except anyio.ClosedResourceError:
+            raise ClosedError("the memory handle is closed") from None
+        except anyio.BrokenResourceError:
+            raise self._death() from None
+        # Once in the mailbox the command commits even if this caller is cancelled here.
+        return await future
+
+    async def run(self) -> None:
+        """The actor loop: until the mailbox is closed and empty, drain, apply, answer."""
+        try:
+            async with self._receive:
+                while True:
+                    try:
+                        batch = [await self._receive.receive()]
+                    except anyio.EndOfStream:
+                        break
+                    while len(batch) < self._max_batch:
+                        try:
+                            batch.append(self._receive.receive_nowait())
+                        except (anyio.WouldBlock, anyio.EndOfStream):
+                            break
+                    await self._apply(batch)
+        except anyio.get_cancelled_exc_class():
+            self._die(WriterDiedError("the writer was cancelled"))
+            raise
+        except BaseException as exc:  # noqa: BLE001 - handed to every waiting caller as WriterDiedError
+            self._die(exc)
+        finally:
+            self._finished.set()
+
+    async def _apply(self, batch: list[_Item]) -> None:
+        self._in_flight = batch
+        started = time.perf_counter()
+        # The batch is already in SQLite's hands: its callers must hear how it ended, so no cancel here.
+        with anyio.CancelScope(shield=True):
+            try:
+                outcomes = await self._lane.call(apply_batch, [frame for frame, _ in batch], self._quota)
+            except StorageError as exc:
+                outcomes = [_fresh(exc) for _ in batch]
+        self.counters.record(len(batch), time.perf_counter() - started)
+        self._in_flight = []
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if future.done():  # its caller was cancelled after the command entered the mailbox
+                continue
+            if isinstance(outcome, MemactorError):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+
+    def _death(self) -> WriterDiedError:
+        return WriterDiedError(f"the writer stopped: {self._died!r}")
+
+    def _die(self, cause: BaseException) -> None:
+        self._died = cause
+        pending = list(self._in_flight)
+        while True:
+            try:
+                pending.append(self._receive.receive_nowait())
+            except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+                break
+        # Senders still waiting for room get BrokenResourceError -> WriterDiedError.
+        self._receive.close()
+        for _, future in pending:
+            if not future.done():
+                future.set_exception(self._death())
+
+    async def stop(self) -> None:
+        """Stop intake, let the actor drain and commit what is queued, checkpoint, close the connection."""
+        self._send.close()
+        with anyio.CancelScope(shield=True):
+            await self._finished.wait()
+            try:
+                if self._died is None:
+                    await self._lane.call(_checkpoint)
+            finally:
+                await self._lane.close()
+
+    @property
+    def died(self) -> BaseException | None:
+        """Why the writer stopped, if it died."""
+        return self._died
+
+
+def _fresh(exc: StorageError) -> StorageError:
+    # One instance per caller: raising a shared instance in many tasks would tangle their tracebacks.
+    copy = type(exc)(*exc.args)
+    copy.__cause__ = exc.__cause__
+    return copy
