@@ -1,7 +1,9 @@
 """Apply commands to the writer's connection: plain sync SQL, testable without an event loop.
 
-`apply_batch` is the whole of one group commit: ``BEGIN IMMEDIATE``, one ``SAVEPOINT`` per command (so a
-rejected command rolls back alone), ``COMMIT``. It returns one outcome per command, a value or the
+`apply_batch` is the whole of one group commit: ``BEGIN IMMEDIATE``, each command isolated (so a rejected
+command rolls back alone), the batch's new rows added to the text index, ``COMMIT``. A command that writes
+with one statement is isolated by SQLite's statement rollback; only commands of several statements
+(`AddRecords` of many records, `Batch`) pay for a ``SAVEPOINT``. It returns one outcome per command, a value or the
 `CommandError` / `CodecError` that rejected it, and raises `StorageError` when the batch as a whole failed.
 """
 
@@ -28,7 +30,7 @@ from .errors import (
 )
 from .records import Record
 from .rows import COLUMNS, from_row, to_row
-from .schema import TABLES
+from .schema import TABLES, index_new_rows
 
 __all__ = ["Quota", "apply_batch", "apply_command", "storage_error"]
 
@@ -52,13 +54,17 @@ class Quota:
         return max(1, hard - max(64, hard // 50))
 
 
-def apply_batch(conn: sqlite3.Connection, frames: Sequence[bytes], quota: Quota | None = None) -> list[object]:
+def apply_batch(
+    conn: sqlite3.Connection, frames: Sequence[bytes], quota: Quota | None = None, trusted: Sequence[bool] = ()
+) -> list[object]:
     """Decode and apply encoded commands in one transaction.
 
     Args:
         conn: The writer's connection, in autocommit mode and outside a transaction.
         frames: Commands encoded by `memactor.codec.encode`.
         quota: The quota to keep, if any.
+        trusted: Per frame, whether it was encoded in process from validated records (its records are
+            then not validated again); frames without an entry are validated.
 
     Returns:
         One outcome per frame: the command's result, or the `CommandError` / `CodecError` that rejected it
@@ -71,8 +77,9 @@ def apply_batch(conn: sqlite3.Connection, frames: Sequence[bytes], quota: Quota 
     outcomes: list[object] = []
     try:
         conn.execute("BEGIN IMMEDIATE")
-        for frame in frames:
-            outcomes.append(_apply_isolated(conn, frame, quota))
+        for index, frame in enumerate(frames):
+            outcomes.append(_apply_isolated(conn, frame, quota, index < len(trusted) and trusted[index]))
+        index_new_rows(conn)
         conn.execute("COMMIT")
     except sqlite3.Error as exc:
         if conn.in_transaction:
@@ -93,12 +100,14 @@ def storage_error(exc: sqlite3.Error) -> StorageError:
     return StorageError(f"SQLite failed: {exc}")
 
 
-def _apply_isolated(conn: sqlite3.Connection, frame: bytes, quota: Quota) -> object:
+def _apply_isolated(conn: sqlite3.Connection, frame: bytes, quota: Quota, trusted: bool) -> object:
     try:
-        command = decode(frame)
+        command = decode(frame, validate=not trusted)
     except CodecError as exc:
         return exc
-    conn.execute("SAVEPOINT command")
+    savepoint = _needs_savepoint(command)
+    if savepoint:
+        conn.execute("SAVEPOINT command")
     try:
         result = apply_command(conn, command, quota)
     except (CommandError, sqlite3.IntegrityError, sqlite3.OperationalError) as exc:
@@ -107,11 +116,18 @@ def _apply_isolated(conn: sqlite3.Connection, frame: bytes, quota: Quota) -> obj
         if not conn.in_transaction:
             # SQLite rolled the whole transaction back itself; the batch cannot continue.
             raise
-        conn.execute("ROLLBACK TO command")
-        conn.execute("RELEASE command")
+        if savepoint:
+            conn.execute("ROLLBACK TO command")
+            conn.execute("RELEASE command")
         return _as_command_error(exc)
-    conn.execute("RELEASE command")
+    if savepoint:
+        conn.execute("RELEASE command")
     return result
+
+
+def _needs_savepoint(command: Command) -> bool:
+    # Every other command changes the database with at most one statement, which SQLite rolls back alone.
+    return isinstance(command, Batch) or (isinstance(command, AddRecords) and len(command.records) > 1)
 
 
 def _is_full(exc: sqlite3.Error) -> bool:

@@ -18,17 +18,22 @@ _JSON_COLUMNS = frozenset({"tags", "metadata", "steps", "source_episode_ids"})
 _TUPLE_COLUMNS = frozenset({"tags", "steps", "source_episode_ids"})
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    # Most records have no tags or metadata: skip the encoder for them (it is on the writer's hot path).
+    if not value:
+        return "{}" if isinstance(value, dict) else "[]"
+    return _ENCODER.encode(value)
 
 
 def to_row(record: Record) -> dict[str, Any]:
     """Return the column values of ``record``, keyed by column name, ready to bind."""
-    row: dict[str, Any] = {}
-    for name in COLUMNS[record.KIND]:
-        value = getattr(record, name)
-        row[name] = _dumps(value) if name in _JSON_COLUMNS else value
-    return row
+    return {
+        name: _dumps(getattr(record, name)) if name in _JSON_COLUMNS else getattr(record, name)
+        for name in COLUMNS[record.KIND]
+    }
 
 
 def from_row(kind: str, row: sqlite3.Row) -> Record:

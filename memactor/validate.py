@@ -28,6 +28,8 @@ def check_text(name: str, value: object, *, required: bool = False) -> str:
         raise InvalidInputError(f"{name} must not be empty")
     if len(value) > MAX_TEXT_CHARS:
         raise InvalidInputError(f"{name} is {len(value)} characters; the limit is {MAX_TEXT_CHARS}")
+    if value.isascii():  # a flag lookup in CPython: skips the encode below for most text
+        return value
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:

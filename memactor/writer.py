@@ -24,7 +24,7 @@ from .stats import WriterCounters
 
 __all__ = ["Writer", "connect_writer"]
 
-_Item = tuple[bytes, "asyncio.Future[Any]"]
+_Item = tuple[bytes, bool, "asyncio.Future[Any]"]
 
 
 def connect_writer(path: str, durability: str) -> sqlite3.Connection:
@@ -76,8 +76,13 @@ class Writer:
         await self._lane.start()
         await self._lane.call(_start_quota, self._quota)
 
-    async def submit(self, frame: bytes) -> Any:
+    async def submit(self, frame: bytes, *, trusted: bool = False) -> Any:
         """Queue one encoded command and wait until its group commit is done.
+
+        Args:
+            frame: The command, encoded by `memactor.codec.encode`.
+            trusted: The frame was encoded in this process from validated records, so the writer need
+                not validate them again. Frames from anywhere else (a socket, a file) must leave it False.
 
         Returns:
             The command's result.
@@ -92,7 +97,7 @@ class Writer:
             raise self._death()
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         try:
-            await self._send.send((frame, future))
+            await self._send.send((frame, trusted, future))
         except anyio.ClosedResourceError:
             raise ClosedError("the memory handle is closed") from None
         except anyio.BrokenResourceError:
@@ -129,12 +134,14 @@ class Writer:
         # The batch is already in SQLite's hands: its callers must hear how it ended, so no cancel here.
         with anyio.CancelScope(shield=True):
             try:
-                outcomes = await self._lane.call(apply_batch, [frame for frame, _ in batch], self._quota)
+                frames = [frame for frame, _, _ in batch]
+                trusted = [trusted for _, trusted, _ in batch]
+                outcomes = await self._lane.call(apply_batch, frames, self._quota, trusted)
             except StorageError as exc:
                 outcomes = [_fresh(exc) for _ in batch]
         self.counters.record(len(batch), time.perf_counter() - started)
         self._in_flight = []
-        for (_, future), outcome in zip(batch, outcomes, strict=True):
+        for (_, _, future), outcome in zip(batch, outcomes, strict=True):
             if future.done():  # its caller was cancelled after the command entered the mailbox
                 continue
             if isinstance(outcome, MemactorError):
@@ -155,7 +162,7 @@ class Writer:
                 break
         # Senders still waiting for room get BrokenResourceError -> WriterDiedError.
         self._receive.close()
-        for _, future in pending:
+        for _, _, future in pending:
             if not future.done():
                 future.set_exception(self._death())
 
