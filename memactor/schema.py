@@ -7,8 +7,10 @@ the batch with one ``INSERT ... SELECT`` just before COMMIT, so a search still s
 Measured here with 500-row batches: 66k inserts/s indexed per batch against 28k/s with a trigger per row
 (15k/s when each row also had its own savepoint, since FTS5 flushes its pending terms at every release).
 Rows already indexed (``rowid <= fts_progress.indexed_rowid``) keep triggers for update and delete, which
-need the old values; AUTOINCREMENT keeps rowids rising, so a new row is never mistaken for an indexed one. ``PRAGMA user_version`` holds the
-schema version; `migrate` brings an older file up to date and refuses a newer one.
+need the old values; AUTOINCREMENT keeps rowids rising, so a new row is never mistaken for an indexed one.
+
+``PRAGMA user_version`` holds the schema version; `migrate` brings an older file up to date and refuses a
+newer one.
 """
 
 from __future__ import annotations
