@@ -69,8 +69,10 @@ class _Base:
 
 
 def _coerce(record: object, name: str, value: object) -> None:
-    # Frozen dataclasses allow setting during __post_init__ through object.__setattr__ only.
-    object.__setattr__(record, name, value)
+    # Frozen dataclasses allow setting during __post_init__ through object.__setattr__ only; most values
+    # come in the right type already and are left alone (records are built on every call).
+    if value is not getattr(record, name):
+        object.__setattr__(record, name, value)
 
 
 @dataclass(frozen=True, slots=True)

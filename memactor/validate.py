@@ -56,7 +56,11 @@ def check_text_tuple(name: str, value: object) -> tuple[str, ...]:
     """Return ``value`` as a tuple of storable strings (lists are accepted)."""
     if isinstance(value, str) or not isinstance(value, (tuple, list)):
         raise InvalidInputError(f"{name} must be a tuple of str, not {type(value).__name__}")
-    return tuple(check_text(f"{name}[{i}]", item) for i, item in enumerate(value))
+    for index, item in enumerate(value):
+        # Records are built on every call, so the common case skips building a name per item.
+        if type(item) is not str or not item.isascii() or len(item) > MAX_TEXT_CHARS:
+            check_text(f"{name}[{index}]", item)
+    return value if type(value) is tuple else tuple(value)
 
 
 def check_id_tuple(name: str, value: object) -> tuple[str, ...]:
