@@ -68,12 +68,34 @@ def apply_batch(
 
     Returns:
         One outcome per frame: the command's result, or the `CommandError` / `CodecError` that rejected it
-        (its effects rolled back, the rest of the batch unaffected).
+        (its effects rolled back, the rest of the batch unaffected). When the file is full, each command is
+        applied in a transaction of its own and one that does not fit gets `StorageFullError` as its outcome.
 
     Raises:
         StorageError: SQLite failed outside one command's isolation; nothing of the batch was committed.
     """
     quota = quota or Quota()
+    try:
+        return _apply_all(conn, frames, quota, trusted)
+    except StorageFullError:
+        if len(frames) < 2:
+            raise
+        # At the quota SQLite rolls the whole transaction back (and the batch's text index is written after
+        # its last command), so one command that does not fit would fail every command grouped with it,
+        # deletes included. Only then, apply each command in a transaction of its own.
+        return [_apply_alone(conn, frame, quota, trusted[index : index + 1]) for index, frame in enumerate(frames)]
+
+
+def _apply_alone(conn: sqlite3.Connection, frame: bytes, quota: Quota, trusted: Sequence[bool]) -> object:
+    try:
+        return _apply_all(conn, [frame], quota, trusted)[0]
+    except StorageError as exc:
+        return exc
+
+
+def _apply_all(
+    conn: sqlite3.Connection, frames: Sequence[bytes], quota: Quota, trusted: Sequence[bool]
+) -> list[object]:
     outcomes: list[object] = []
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -216,7 +238,9 @@ def _update(conn: sqlite3.Connection, command: UpdateRecord) -> Record:
             f"{command.kind} {command.id} is at version {current.version}, not {command.expect_version}"
         )
     try:
-        updated = dataclasses.replace(current, **command.changes, version=current.version + 1, updated_at=command.at)
+        # The client stamps `at`; the writer stamped created_at: never let updated_at go back in time.
+        at = max(command.at, current.updated_at or command.at)
+        updated = dataclasses.replace(current, **command.changes, version=current.version + 1, updated_at=at)
     except TypeError as exc:
         raise InvalidInputError(f"update of {command.kind} {command.id}: {exc}") from None
     except InvalidInputError as exc:
@@ -245,7 +269,7 @@ def _delete(conn: sqlite3.Connection, kind: str, record_id: str, quota: Quota | 
 def _record_use(conn: sqlite3.Connection, command: RecordUse) -> Record:
     row = conn.execute(
         "UPDATE skills SET uses = uses + 1, successes = successes + :success, last_used_at = :at,"
-        " updated_at = :at, version = version + 1 WHERE id = :id RETURNING *",
+        " updated_at = max(updated_at, :at), version = version + 1 WHERE id = :id RETURNING *",
         {"id": command.id, "success": int(command.success), "at": command.at},
     ).fetchone()
     if row is None:

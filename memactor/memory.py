@@ -79,7 +79,13 @@ class Memory:
         if self._state != "new":
             raise ClosedError("a Memory handle can be opened once")
         if self._lock is not None:
-            self._lock.acquire()
+            try:
+                self._lock.acquire()
+            except BaseException:
+                self._state = "closed"
+                if self._writer is not None:
+                    self._writer.abandon()
+                raise
         try:
             await self._start()
         except BaseException:
@@ -95,14 +101,19 @@ class Memory:
             await self._pool.start()
             return
         await self._writer.start()
-        try:
-            await self._pool.start()
-        except BaseException:
-            await self._writer.stop()
-            raise
         self._task_group = anyio.create_task_group()
         await self._task_group.__aenter__()
         self._task_group.start_soon(self._writer.run, name="memactor-writer")
+        try:
+            await self._pool.start()
+        except BaseException:
+            # `stop` waits for `run` to end, so `run` must have been started: stopping first would hang.
+            try:
+                await self._writer.stop()
+            finally:
+                await self._task_group.__aexit__(None, None, None)
+                self._task_group = None
+            raise
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -151,6 +162,21 @@ class Memory:
             raise ReadOnlyError(f"{self.path} was opened with readonly=True")
         # Commands are validated when built, so the writer may skip validating them again.
         return await self._writer.submit(encode(command), trusted=True)
+
+    async def execute_encoded(self, frame: bytes) -> Any:
+        """Send one command encoded elsewhere (e.g. by a server's client) and wait until it is committed.
+
+        The writer decodes and validates it as untrusted input, so the bytes are decoded on this side only
+        if the caller needs to look at the command (the server does, with ``validate=False``, to check scope).
+
+        Raises:
+            CodecError: the bytes are not a valid command. Otherwise as `execute`.
+        """
+        if self._state != "open":
+            raise ClosedError(f"the memory handle on {self.path} is {self._state}")
+        if self._writer is None:
+            raise ReadOnlyError(f"{self.path} was opened with readonly=True")
+        return await self._writer.submit(frame)
 
     async def query(self, query: Query) -> Any:
         """Answer one query on the read pool (see `memactor.queries`).

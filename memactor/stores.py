@@ -23,19 +23,27 @@ from .validate import check_id, check_limit, check_text
 __all__ = ["EpisodeStore", "FactStore", "SkillStore", "Store", "add_command", "update_command"]
 
 R = TypeVar("R", Episode, Fact, Skill)
-# A valid record of each kind, to validate update changes by applying them to it.
-_PROTOTYPES = {"episode": Episode("x"), "fact": Fact("x"), "skill": Skill("x")}
+# A valid record of each kind, to validate update changes by applying them to it. The skill's `uses` is at its
+# maximum so a `successes` change alone passes here; the writer checks it against the stored record's `uses`.
+_PROTOTYPES = {"episode": Episode("x"), "fact": Fact("x"), "skill": Skill("x", uses=2**63 - 1)}
 # Stream pages fetched per read: several per thread hop, since one hop per page cost ~40% at 100 rows.
 _PAGES_PER_READ = 4
 
 
 def add_command(record_type: type[R], records: Iterable[R]) -> AddRecords:
     """Build the command that adds ``records``, refusing records of another kind."""
-    records = tuple(records)
+    records = _as_tuple("records", records)
     for record in records:
         if type(record) is not record_type:
             raise InvalidInputError(f"expected {record_type.__name__}, got {type(record).__name__}")
     return AddRecords(records)
+
+
+def _as_tuple(name: str, values: Iterable[Any]) -> tuple[Any, ...]:
+    # A str is iterable too, but its characters are not ids or records.
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise InvalidInputError(f"{name} must be an iterable (not a {type(values).__name__})")
+    return tuple(values)
 
 
 def update_command(kind: str, record_id: str, expect_version: int | None, changes: dict[str, Any]) -> UpdateRecord:
@@ -99,7 +107,7 @@ class Store(Generic[R]):
         Returns:
             The records found, in the order their ids were given (duplicates once).
         """
-        return cast(list[R], await self._backend.query(Get(self.kind, tuple(record_ids))))
+        return cast(list[R], await self._backend.query(Get(self.kind, _as_tuple("record_ids", record_ids))))
 
     async def update(self, record_id: str, *, expect_version: int | None = None, **changes: Any) -> R:
         """Change fields of a record; its version goes up by one.

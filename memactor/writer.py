@@ -9,6 +9,7 @@ does it answer each caller. If it dies, every pending and later caller gets `Wri
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import time
 from typing import Any
@@ -40,8 +41,18 @@ def connect_writer(path: str, durability: str) -> sqlite3.Connection:
     return conn
 
 
-def _checkpoint(conn: sqlite3.Connection) -> None:
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+# Past this size the writer forces the WAL back to its start after a batch (see `Writer._bound_wal`).
+WAL_RESTART_BYTES = 16 * 1024 * 1024
+
+
+def _checkpoint(conn: sqlite3.Connection, mode: str = "TRUNCATE") -> None:
+    try:
+        conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_FULL:
+            raise
+        # A full disk: every commit is safe in the WAL and the next open checkpoints it, so closing
+        # must not fail (nor raise an untyped sqlite3 error) for want of room to copy pages back.
 
 
 def _start_quota(conn: sqlite3.Connection, quota: Quota) -> None:
@@ -61,6 +72,7 @@ class Writer:
         self._max_batch = max_batch
         self._max_pending = max_pending
         self._quota = Quota(max_size)
+        self._wal_path = f"{path}-wal"
         self._in_flight: list[_Item] = []
         self._died: BaseException | None = None
         self._finished = anyio.Event()
@@ -72,9 +84,25 @@ class Writer:
         return self._send.statistics().current_buffer_used
 
     async def start(self) -> None:
-        """Open the connection (migrating the schema) on the writer's thread."""
-        await self._lane.start()
-        await self._lane.call(_start_quota, self._quota)
+        """Open the connection (migrating the schema) on the writer's thread.
+
+        Raises:
+            SchemaError: the file was written by a newer schema (the writer is then closed).
+        """
+        try:
+            await self._lane.start()
+            await self._lane.call(_start_quota, self._quota)
+        except BaseException:
+            # `run` will never start: close what it would have closed.
+            with anyio.CancelScope(shield=True):
+                await self._lane.close()
+            self.abandon()
+            raise
+
+    def abandon(self) -> None:
+        """Close the mailbox of a writer whose `run` will never start (its handle failed to open)."""
+        self._send.close()
+        self._receive.close()
 
     async def submit(self, frame: bytes, *, trusted: bool = False) -> Any:
         """Queue one encoded command and wait until its group commit is done.
@@ -108,24 +136,25 @@ class Writer:
     async def run(self) -> None:
         """The actor loop: until the mailbox is closed and empty, drain, apply, answer."""
         try:
-            async with self._receive:
-                while True:
+            while True:
+                try:
+                    batch = [await self._receive.receive()]
+                except anyio.EndOfStream:
+                    break
+                while len(batch) < self._max_batch:
                     try:
-                        batch = [await self._receive.receive()]
-                    except anyio.EndOfStream:
+                        batch.append(self._receive.receive_nowait())
+                    except (anyio.WouldBlock, anyio.EndOfStream):
                         break
-                    while len(batch) < self._max_batch:
-                        try:
-                            batch.append(self._receive.receive_nowait())
-                        except (anyio.WouldBlock, anyio.EndOfStream):
-                            break
-                    await self._apply(batch)
+                await self._apply(batch)
         except anyio.get_cancelled_exc_class():
             self._die(WriterDiedError("the writer was cancelled"))
             raise
         except BaseException as exc:  # noqa: BLE001 - handed to every waiting caller as WriterDiedError
             self._die(exc)
         finally:
+            # Closed only now: closing the mailbox before `_die` drained it would leave its callers hanging.
+            self._receive.close()
             self._finished.set()
 
     async def _apply(self, batch: list[_Item]) -> None:
@@ -148,6 +177,19 @@ class Writer:
                 future.set_exception(outcome)
             else:
                 future.set_result(outcome)
+        await self._bound_wal()
+
+    async def _bound_wal(self) -> None:
+        # Readers that never pause (a long stream, busy agents) keep the PASSIVE autocheckpoint from ever
+        # resetting the WAL, which then grows without bound. RESTART waits (busy_timeout) for their short
+        # read transactions to end, so the next commit writes the WAL from its start again.
+        try:
+            size = os.path.getsize(self._wal_path)
+        except OSError:
+            return
+        if size > WAL_RESTART_BYTES:
+            with anyio.CancelScope(shield=True):
+                await self._lane.call(_checkpoint, "RESTART")
 
     def _death(self) -> WriterDiedError:
         return WriterDiedError(f"the writer stopped: {self._died!r}")

@@ -1,0 +1,111 @@
+"""`memactor.codec`: example-based round trips and refusals (the hypothesis properties live elsewhere)."""
+
+from __future__ import annotations
+
+import msgpack
+import pytest
+
+from memactor import CodecError, Episode, Fact, Skill, codec
+from memactor.commands import AddRecords, Batch, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
+
+EXAMPLES = [
+    AddRecords((Episode(task="t", steps=("a",), success=True, reward=1.5, metadata={"k": [1, {"x": None}]}),)),
+    AddRecords((Fact(content="c", source_episode_ids=("e1",)), Fact(content="d", confidence=1.0))),
+    AddRecords((Skill(name="n", uses=3, successes=2, last_used_at=12.5, tags=("x",)),)),
+    UpdateRecord("fact", "f1", {"content": "new", "tags": ["a"], "metadata": {"n": [1, 2]}}, 3, 100.0),
+    UpdateRecord("episode", "e1", {"success": None}, None, 1.0),
+    DeleteRecord("skill", "s1"),
+    RecordUse("s1", False, 5.0),
+    Batch((DeleteRecord("episode", "e1"), RecordUse("s1", True, 1.0))),
+    Batch(()),
+    SetQuota(1_000_000),
+    SetQuota(None),
+    Ping(),
+]
+
+
+@pytest.mark.parametrize("command", EXAMPLES, ids=lambda c: type(c).__name__)
+def test_round_trip(command: object) -> None:
+    data = codec.encode(command)  # type: ignore[arg-type]
+    assert isinstance(data, bytes)
+    assert codec.decode(data) == command
+    assert codec.decode(bytearray(data)) == command
+    assert codec.decode(memoryview(data)) == command
+
+
+def test_metadata_lists_come_back_as_lists() -> None:
+    command = UpdateRecord("fact", "f1", {"metadata": {"l": [1, [2]]}}, None, 1.0)
+    decoded = codec.decode(codec.encode(command))
+    assert isinstance(decoded, UpdateRecord)
+    assert decoded.changes["metadata"]["l"] == [1, [2]]
+    assert type(decoded.changes["metadata"]["l"]) is list
+
+
+def test_tags_are_stable() -> None:
+    # Tags are part of the wire format: a change here breaks every stored log and every server peer.
+    tags = {type(c).__name__: msgpack.unpackb(codec.encode(c))[0] for c in EXAMPLES}
+    assert tags == {
+        "AddRecords": 1,
+        "UpdateRecord": 2,
+        "DeleteRecord": 3,
+        "RecordUse": 4,
+        "Batch": 5,
+        "SetQuota": 6,
+        "Ping": 7,
+    }
+    record_tags = [msgpack.unpackb(codec.encode(c))[1][0][0] for c in EXAMPLES[:3]]
+    assert record_tags == [1, 2, 3]
+
+
+def test_encode_refuses_what_is_not_a_command() -> None:
+    with pytest.raises(CodecError, match="str"):
+        codec.encode("not a command")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\xc1",  # never used in msgpack
+        msgpack.packb(5),
+        msgpack.packb([]),
+        msgpack.packb(["1"]),
+        msgpack.packb([True]),
+        msgpack.packb([99]),
+        msgpack.packb([3, "skill"]),  # too few fields
+        msgpack.packb([3, "skill", "s1", "extra"]),
+        msgpack.packb([3, "widget", "s1"]),  # unknown kind
+        msgpack.packb([3, "skill", "bad id"]),
+        msgpack.packb([4, "s1", 1, 1.0]),  # success must be a bool
+        msgpack.packb([1, []]),  # no records
+        msgpack.packb([1, [[9, "x"]]]),  # unknown record tag
+        msgpack.packb([1, [[2, "x"]]]),  # wrong field count
+        msgpack.packb([1, "not an array"]),
+        msgpack.packb([5, [[6, None]]]),  # a batch cannot hold SetQuota
+        msgpack.packb([6, 0]),
+        msgpack.packb([2, "fact", "f1", {}, None, 1.0]),  # no changes
+        msgpack.packb([2, "fact", "f1", {"version": 3}, None, 1.0]),
+        msgpack.packb([2, "fact", "f1", {1: 2}, None, 1.0], strict_types=False),
+        msgpack.packb([7]) + b"trailing",
+    ],
+)
+def test_decode_refuses_bad_bytes_with_codec_error(data: bytes) -> None:
+    with pytest.raises(CodecError):
+        codec.decode(data)
+
+
+def test_decode_refuses_what_is_not_bytes() -> None:
+    with pytest.raises(CodecError, match="bytes"):
+        codec.decode("text")  # type: ignore[arg-type]
+
+
+def test_codec_error_is_a_value_error() -> None:
+    with pytest.raises(ValueError):
+        codec.decode(b"")
+
+
+def test_decoded_records_are_validated() -> None:
+    wire = msgpack.unpackb(codec.encode(EXAMPLES[1]))
+    wire[1][0][-2] = float("nan")  # Fact.confidence
+    with pytest.raises(CodecError, match="confidence"):
+        codec.decode(msgpack.packb(wire))
