@@ -6,12 +6,15 @@ commit and read through a pool of read-only connections. Start with `open` (asyn
 
 from . import codec
 from .blocking import open_sync
+from .client import RemoteMemory, connect, connect_sync
 from .errors import (
+    AccessDeniedError,
     AlreadyOpenError,
     ClosedError,
     CodecError,
     CommandError,
     ConflictError,
+    ConnectionLostError,
     InvalidInputError,
     MemactorError,
     NotFoundError,
@@ -29,11 +32,13 @@ from .stats import Statistics
 __version__ = "0.1.0"
 
 __all__ = [
+    "AccessDeniedError",
     "AlreadyOpenError",
     "ClosedError",
     "CodecError",
     "CommandError",
     "ConflictError",
+    "ConnectionLostError",
     "Episode",
     "Fact",
     "Hit",
@@ -42,6 +47,7 @@ __all__ = [
     "Memory",
     "NotFoundError",
     "ReadOnlyError",
+    "RemoteMemory",
     "SchemaError",
     "SearchWeights",
     "Skill",
@@ -50,6 +56,8 @@ __all__ = [
     "StorageFullError",
     "WriterDiedError",
     "codec",
+    "connect",
+    "connect_sync",
     "new_id",
     "open",
     "open_sync",

@@ -23,6 +23,22 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--durability", choices=("full", "normal"), default="full")
 
     commands.add_parser("bench", help="run the benchmark suite (see `memactor bench --help`)", add_help=False)
+
+    serve = commands.add_parser("serve", help="serve one memory file to many processes over a socket")
+    serve.add_argument("path", help="the memory file (created if missing)")
+    serve.add_argument(
+        "--listen", default=None, help="unix:///path/to.sock (default: PATH.sock) or tcp://127.0.0.1:PORT"
+    )
+    serve.add_argument("--token", action="append", help="NAME:SECRET[:ro][:NS1,NS2] (repeatable; required for TCP)")
+    serve.add_argument("--token-file", action="append", help="a file of token specs, one per line (repeatable)")
+    serve.add_argument("--allow-remote", action="store_true", help="allow TCP on a non-loopback address")
+    serve.add_argument("--durability", choices=("full", "normal"), default="full")
+    serve.add_argument("--read-connections", type=int, default=2, help="read-only connections (default 2)")
+    serve.add_argument("--max-connections", type=int, default=4096, help="connections at once (default 4096)")
+    serve.add_argument("--max-in-flight", type=int, default=128, help="requests in flight per connection (default 128)")
+    serve.add_argument(
+        "--max-frame", type=int, default=64 * 1024 * 1024, help="largest frame in bytes (default 64 MiB)"
+    )
     return parser
 
 
@@ -38,4 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .demo import run_demo
 
         return int(run_demo(agents=args.agents, seconds=args.seconds, path=args.path, durability=args.durability))
+    if args.command == "serve":
+        from .daemon import serve_command
+
+        return serve_command(args)
     return 2

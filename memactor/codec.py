@@ -7,6 +7,7 @@ A frame is a msgpack array ``[tag, field, ...]`` with one stable integer tag per
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import msgpack
@@ -15,7 +16,7 @@ from .commands import AddRecords, Batch, Command, DeleteRecord, Ping, RecordUse,
 from .errors import CodecError, MemactorError
 from .records import Episode, Fact, Record, Skill
 
-__all__ = ["decode", "encode"]
+__all__ = ["decode", "encode", "ext", "pack", "unpack"]
 
 _COMMAND_TAGS: dict[type[Any], int] = {
     AddRecords: 1,
@@ -145,3 +146,24 @@ def _thaw(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _thaw(v) for k, v in value.items()}
     return value
+
+
+# The server protocol (`memactor.wire`, `memactor.payloads`) frames its messages with these, so msgpack
+# stays behind this module. They raise msgpack's own errors; callers map them to `CodecError`.
+
+
+def pack(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:
+    """msgpack-encode ``value`` (``default`` encodes what msgpack cannot)."""
+    return msgpack.packb(value, use_bin_type=True, default=default)  # type: ignore[no-any-return]
+
+
+def unpack(data: bytes, *, use_list: bool = False, ext_hook: Callable[[int, bytes], Any] | None = None) -> Any:
+    """msgpack-decode ``data``; arrays as tuples unless ``use_list``; ``ext_hook`` decodes extension types."""
+    if ext_hook is None:
+        return msgpack.unpackb(data, raw=False, use_list=use_list, strict_map_key=True)
+    return msgpack.unpackb(data, raw=False, use_list=use_list, strict_map_key=True, ext_hook=ext_hook)
+
+
+def ext(code: int, data: bytes) -> Any:
+    """A msgpack extension value of type ``code`` (for a ``default`` hook)."""
+    return msgpack.ExtType(code, data)

@@ -4,7 +4,9 @@
     ├── ClosedError          Raised when a handle is used after it was closed.
     ├── WriterDiedError      Raised to every pending and later caller once the writer stopped.
     ├── AlreadyOpenError     Raised when another live process holds the file for writing.
-    ├── ReadOnlyError        Raised when a write is sent through a read-only handle.
+    ├── ReadOnlyError        Raised when a write is sent through a read-only handle (or read-only token).
+    ├── AccessDeniedError    Raised when a server refuses a token, or a request outside the token's scope.
+    ├── ConnectionLostError  Raised when a client lost its server and could not get an answer in time.
     ├── CommandError         Raised when one command was rejected; its group commit is unaffected.
     │   ├── NotFoundError        Raised when the record with the given id does not exist.
     │   ├── ConflictError        Raised on a version mismatch, a duplicate skill name, or a
@@ -21,11 +23,13 @@ Cancellation is never wrapped: a cancelled caller sees its event loop's own canc
 from __future__ import annotations
 
 __all__ = [
+    "AccessDeniedError",
     "AlreadyOpenError",
     "ClosedError",
     "CodecError",
     "CommandError",
     "ConflictError",
+    "ConnectionLostError",
     "InvalidInputError",
     "MemactorError",
     "NotFoundError",
@@ -55,6 +59,18 @@ class AlreadyOpenError(MemactorError):
 
 class ReadOnlyError(MemactorError):
     """Raised when a write is sent through a handle opened with ``readonly=True``."""
+
+
+class AccessDeniedError(MemactorError):
+    """Raised when a server refuses a missing or wrong token, or a request outside the token's namespaces."""
+
+
+class ConnectionLostError(MemactorError):
+    """Raised when a client lost its server and could not get an answer in time.
+
+    A write that raised it may or may not have been committed; retrying an add is safe (ids are
+    client-generated, so a retried add is idempotent).
+    """
 
 
 class CommandError(MemactorError):

@@ -1,0 +1,169 @@
+"""`Server`: one memory file served to many processes over a socket (``memactor serve``).
+
+The server owns no writer of its own: it serves a `Memory` handle, so every client's writes go through
+that handle's single writer actor and share its group commits, and reads go to its read pool. Each
+connection runs in its own tasks (see `memactor.connection`); the accept loop survives any one of them.
+Shutting down stops accepting, stops reading requests, answers those in flight, and closes connections;
+leaving the `Memory` handle then commits everything queued.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from anyio.abc import SocketListener, SocketStream, TaskStatus
+
+from .connection import Limits, ServerConnection
+from .endpoint import Endpoint
+from .errors import InvalidInputError
+from .memory import Memory
+from .scope import Token
+from .sessions import Sessions
+
+__all__ = ["Limits", "Server", "serving"]
+
+log = logging.getLogger("memactor.server")
+
+
+class Server:
+    """Serves one open `Memory` on one endpoint.
+
+    Args:
+        memory: An open handle; the server neither opens nor closes it.
+        listen: ``unix:///path/to.sock`` or ``tcp://127.0.0.1:PORT`` (port 0: any free port).
+        tokens: Accepted tokens. Required for TCP; optional for a Unix socket, whose mode 0600 already
+            limits it to this user. When given, every connection must present one.
+        allow_remote: Allow TCP on a non-loopback address.
+        max_connections: Connections served at once; more are closed on accept.
+        limits: Per-connection limits.
+    """
+
+    def __init__(
+        self,
+        memory: Memory,
+        listen: str,
+        *,
+        tokens: Sequence[Token] = (),
+        allow_remote: bool = False,
+        max_connections: int = 4096,
+        limits: Limits | None = None,
+    ) -> None:
+        self.memory = memory
+        self.endpoint = Endpoint.parse(listen)
+        if self.endpoint.scheme == "tcp" and not tokens:
+            raise InvalidInputError("TCP needs at least one token (--token NAME:SECRET); a Unix socket does not")
+        self.tokens = tuple(tokens)
+        self.limits = limits or Limits()
+        self.sessions = Sessions()
+        # Tells clients whether a reconnect reached the same server process (see `memactor.client`).
+        self.instance = secrets.token_hex(16)
+        self._allow_remote = allow_remote
+        self._max_connections = max_connections
+        self._listener: SocketListener | None = None
+        self._connections: set[ServerConnection] = set()
+        self._accepting = anyio.CancelScope()
+        self._stopping = False
+        self._drained = anyio.Event()
+        self._stopped = anyio.Event()
+        self._grace = 10.0
+        self._serving = False
+
+    @property
+    def url(self) -> str:
+        """Where clients connect (with the real port once bound)."""
+        return self.endpoint.url
+
+    async def bind(self) -> str:
+        """Start listening; returns the URL clients connect to.
+
+        Raises:
+            OSError: the address is taken (a live server answers on the socket file) or not bindable.
+            InvalidInputError: a non-loopback TCP address without ``allow_remote``.
+        """
+        self._listener, self.endpoint = await self.endpoint.listen(allow_remote=self._allow_remote)
+        return self.url
+
+    async def serve(self, *, task_status: TaskStatus[str] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Accept and serve connections until `shutdown` (binding first if `bind` was not called)."""
+        if self._listener is None:
+            await self.bind()
+        assert self._listener is not None
+        self._serving = True
+        try:
+            async with anyio.create_task_group() as connections:
+                task_status.started(self.url)
+                with self._accepting:
+                    await self._accept(self._listener, connections)
+                # Shutting down: replies in flight get `grace` seconds, then every connection is closed.
+                with anyio.move_on_after(self._grace):
+                    await self._drained.wait()
+                connections.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._listener.aclose()
+            self.endpoint.remove()
+            self._stopped.set()
+
+    async def _accept(self, listener: SocketListener, connections: anyio.abc.TaskGroup) -> None:
+        while True:
+            try:
+                stream = await listener.accept()
+            except OSError as exc:  # e.g. out of file descriptors: back off, never die
+                log.warning("accept failed: %s", exc)
+                await anyio.sleep(0.1)
+                continue
+            if len(self._connections) >= self._max_connections:
+                log.warning("refusing a connection: %d already open", len(self._connections))
+                await stream.aclose()
+                continue
+            connections.start_soon(self._serve_one, stream)
+
+    async def _serve_one(self, stream: SocketStream) -> None:
+        connection = ServerConnection(self, stream)
+        self._connections.add(connection)
+        try:
+            await connection.run()
+        except Exception:
+            log.exception("a connection failed")
+        finally:
+            self._connections.discard(connection)
+            if self._stopping and not self._connections:
+                self._drained.set()
+
+    async def shutdown(self, grace: float = 10.0) -> None:
+        """Stop accepting and reading; answer requests in flight; close every connection; wait for `serve`.
+
+        Args:
+            grace: Seconds to wait for replies to be sent before connections are closed regardless.
+        """
+        self._grace = grace
+        self._stopping = True
+        self._accepting.cancel()
+        for connection in list(self._connections):
+            connection.stop_reading()
+        if not self._connections:
+            self._drained.set()
+        if self._serving:
+            await self._stopped.wait()
+
+
+@asynccontextmanager
+async def serving(memory: Memory, listen: str, **options: Any) -> AsyncIterator[Server]:
+    """Serve ``memory`` in the background for the duration of the block (tests, embedding).
+
+    Yields:
+        The running `Server`; its ``url`` is bound.
+    """
+    server = Server(memory, listen, **options)
+    await server.bind()
+    async with anyio.create_task_group() as group:
+        await group.start(server.serve)
+        try:
+            yield server
+        finally:
+            await server.shutdown()
