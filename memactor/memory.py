@@ -6,12 +6,12 @@ and stop when it ends, which drains and commits everything queued first. Nothing
 
 from __future__ import annotations
 
+import asyncio
 import os
 from types import TracebackType
 from typing import Any, Literal
 
 import anyio
-from anyio.abc import TaskGroup
 
 from .batch import BatchContext
 from .codec import encode
@@ -69,7 +69,7 @@ class Memory:
         )
         self._max_pending = max_pending
         self._pool = ReadPool(self.path, read_connections)
-        self._task_group: TaskGroup | None = None
+        self._writer_task: asyncio.Task[None] | None = None
         self._state: Literal["new", "open", "closed"] = "new"
         self.episodes = EpisodeStore(self)
         self.facts = FactStore(self)
@@ -101,19 +101,21 @@ class Memory:
             await self._pool.start()
             return
         await self._writer.start()
-        self._task_group = anyio.create_task_group()
-        await self._task_group.__aenter__()
-        self._task_group.start_soon(self._writer.run, name="memactor-writer")
+        # A plain asyncio task rather than a task group entered here: a task group would have to be left by
+        # the task that entered it, and `close()` may be called from any task.
+        self._writer_task = asyncio.get_running_loop().create_task(self._writer.run(), name="memactor-writer")
         try:
             await self._pool.start()
         except BaseException:
             # `stop` waits for `run` to end, so `run` must have been started: stopping first would hang.
-            try:
-                await self._writer.stop()
-            finally:
-                await self._task_group.__aexit__(None, None, None)
-                self._task_group = None
+            await self._stop_writer()
             raise
+
+    async def _stop_writer(self) -> None:
+        assert self._writer is not None and self._writer_task is not None
+        with anyio.CancelScope(shield=True):
+            await self._writer.stop()
+            await self._writer_task  # `run` never raises but for cancellation; this reaps the task
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -133,13 +135,10 @@ class Memory:
             with anyio.CancelScope(shield=True):
                 try:
                     if self._writer is not None:
-                        await self._writer.stop()
+                        await self._stop_writer()
                 finally:
                     await self._pool.close()
         finally:
-            # The writer's task has ended by now, so leaving its task group does not wait.
-            if self._task_group is not None:
-                await self._task_group.__aexit__(None, None, None)
             if self._lock is not None:
                 self._lock.release()
 

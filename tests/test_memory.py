@@ -34,6 +34,28 @@ async def test_open_and_close_leave_no_thread_behind(db_path: Path) -> None:
     assert db_path.exists()
 
 
+async def test_close_from_another_task_commits_what_was_queued(db_path: Path) -> None:
+    mem = await memactor.open(db_path).__aenter__()
+    ids: list[str] = []
+
+    async def add(i: int) -> None:
+        try:
+            ids.append(await mem.episodes.add(Episode(task=f"t{i}")))
+        except memactor.ClosedError:  # reached the mailbox after intake stopped: nothing happened
+            pass
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            for i in range(50):
+                tg.start_soon(add, i)
+            await anyio.sleep(0)
+            tg.start_soon(mem.close)
+    assert memactor_threads() == []
+    with sqlite3.connect(db_path) as conn:
+        stored = {row[0] for row in conn.execute("SELECT id FROM episodes")}
+    assert set(ids) <= stored and ids
+
+
 async def test_a_closed_handle_raises_closed_error(db_path: Path) -> None:
     async with memactor.open(db_path) as mem:
         eid = await mem.episodes.add(Episode(task="t"))
