@@ -29,7 +29,7 @@ from .errors import (
     StorageFullError,
 )
 from .records import Record
-from .rows import COLUMNS, from_row, to_row
+from .rows import COLUMNS, from_row, select_list, to_row
 from .schema import TABLES, index_new_rows
 
 __all__ = ["Quota", "apply_batch", "apply_command", "storage_error"]
@@ -189,6 +189,13 @@ def apply_command(conn: sqlite3.Connection, command: Command, quota: Quota | Non
     raise InvalidInputError(f"not a command: {type(command).__name__}")
 
 
+_INSERT = {
+    kind: f"INSERT INTO {TABLES[kind].name} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"
+    " ON CONFLICT (id) DO NOTHING"
+    for kind, names in COLUMNS.items()
+}
+
+
 def _add(conn: sqlite3.Connection, record: Record) -> str:
     row = to_row(record)
     if row["created_at"] is None:
@@ -196,14 +203,8 @@ def _add(conn: sqlite3.Connection, record: Record) -> str:
     if row["updated_at"] is None:
         row["updated_at"] = row["created_at"]
     row["version"] = 1
-    table = TABLES[record.KIND].name
-    names = COLUMNS[record.KIND]
     try:
-        cursor = conn.execute(
-            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"
-            " ON CONFLICT (id) DO NOTHING",
-            row,
-        )
+        cursor = conn.execute(_INSERT[record.KIND], row)
     except sqlite3.IntegrityError:
         # The id is free (that conflict is ignored above), so the skill's (namespace, name) is taken.
         raise ConflictError(
@@ -225,7 +226,8 @@ def _check_same(conn: sqlite3.Connection, kind: str, row: dict[str, Any]) -> Non
 
 
 def _select(conn: sqlite3.Connection, kind: str, record_id: str) -> Record | None:
-    row = conn.execute(f"SELECT * FROM {TABLES[kind].name} WHERE id = :id", {"id": record_id}).fetchone()
+    sql = f"SELECT {select_list(kind)} FROM {TABLES[kind].name} WHERE id = :id"
+    row = conn.execute(sql, {"id": record_id}).fetchone()
     return None if row is None else from_row(kind, row)
 
 
@@ -269,7 +271,7 @@ def _delete(conn: sqlite3.Connection, kind: str, record_id: str, quota: Quota | 
 def _record_use(conn: sqlite3.Connection, command: RecordUse) -> Record:
     row = conn.execute(
         "UPDATE skills SET uses = uses + 1, successes = successes + :success, last_used_at = :at,"
-        " updated_at = max(updated_at, :at), version = version + 1 WHERE id = :id RETURNING *",
+        " updated_at = max(updated_at, :at), version = version + 1 WHERE id = :id RETURNING " + select_list("skill"),
         {"id": command.id, "success": int(command.success), "at": command.at},
     ).fetchone()
     if row is None:

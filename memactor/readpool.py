@@ -21,13 +21,12 @@ __all__ = ["ReadPool", "connect_reader"]
 
 
 def connect_reader(path: str) -> sqlite3.Connection:
-    """Open ``path`` read-only (``mode=ro``, ``query_only``), rows as `sqlite3.Row`."""
+    """Open ``path`` read-only (``mode=ro``, ``query_only``); rows are plain tuples (see `rows.from_row`)."""
     uri = f"file:{urllib.parse.quote(path)}?mode=ro"
     try:
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     except sqlite3.Error as exc:
         raise StorageError(f"cannot open {path} for reading: {exc}") from exc
-    conn.row_factory = sqlite3.Row
     configure_reader(conn)
     return conn
 

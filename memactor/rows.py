@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from .records import RECORD_TYPES, Record
 
-__all__ = ["COLUMNS", "from_row", "to_row"]
+__all__ = ["COLUMNS", "from_row", "select_list", "to_row"]
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     kind: tuple(f.name for f in dataclasses.fields(cls)) for kind, cls in RECORD_TYPES.items()
@@ -36,16 +36,34 @@ def to_row(record: Record) -> dict[str, Any]:
     }
 
 
-def from_row(kind: str, row: sqlite3.Row) -> Record:
-    """Build the record of ``kind`` from a row selected with ``SELECT <COLUMNS>``."""
-    values: dict[str, Any] = {}
-    for name in COLUMNS[kind]:
-        value = row[name]
+def select_list(kind: str, alias: str = "") -> str:
+    """The column list that `from_row` expects, in order (``alias.`` before each column if given)."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(prefix + name for name in COLUMNS[kind])
+
+
+def _loads(text: str) -> Any:
+    # Most records have no tags, steps or metadata: skip the decoder for them (it is on every read).
+    if text == "[]":
+        return []
+    if text == "{}":
+        return {}
+    return json.loads(text)
+
+
+def from_row(kind: str, row: Sequence[Any]) -> Record:
+    """Build the record of ``kind`` from a row selected with `select_list` (extra trailing columns ignored).
+
+    The writer validated every record it stored, so this skips validation: it is most of a read's cost.
+    """
+    cls = RECORD_TYPES[kind]
+    record = object.__new__(cls)
+    for name, value in zip(COLUMNS[kind], row, strict=False):
         if name in _TUPLE_COLUMNS:
-            value = tuple(json.loads(value))
+            value = tuple(_loads(value))
         elif name == "metadata":
-            value = json.loads(value)
+            value = _loads(value)
         elif name == "success" and value is not None:
             value = bool(value)
-        values[name] = value
-    return RECORD_TYPES[kind](**values)
+        object.__setattr__(record, name, value)
+    return record

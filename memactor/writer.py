@@ -32,7 +32,6 @@ def connect_writer(path: str, durability: str) -> sqlite3.Connection:
     """Open ``path`` for writing: WAL, explicit ``synchronous``, schema migrated."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
-        conn.row_factory = sqlite3.Row
         configure_writer(conn, durability=durability)
         migrate(conn)
     except BaseException:
