@@ -158,8 +158,9 @@ def configure_writer(conn: sqlite3.Connection, *, durability: str) -> None:
     # This SQLite build defaults to FULL even in WAL mode, so the choice is always explicit.
     conn.execute(f"PRAGMA synchronous = {'FULL' if durability == 'full' else 'NORMAL'}")
     conn.execute("PRAGMA foreign_keys = OFF")
-    # Truncate the WAL file back to this size after a checkpoint resets it.
-    conn.execute("PRAGMA journal_size_limit = 67108864")
+    # Truncate the WAL file back to 16 MiB when a checkpoint resets it; the writer forces a reset past that
+    # size (`writer.WAL_RESTART_BYTES`), which then stops as soon as the file is back at the limit.
+    conn.execute("PRAGMA journal_size_limit = 16777216")
     # Checkpoints run on the writer's own commits (PASSIVE, every ~1000 WAL pages); readers never run them.
     conn.execute("PRAGMA wal_autocheckpoint = 1000")
     conn.execute("PRAGMA busy_timeout = 5000")
