@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from .backend import Backend
@@ -155,7 +155,7 @@ class Store(Generic[R]):
         )
         return cast(list[Hit], await self._backend.query(search))
 
-    async def stream(self, batch_size: int = 100, **filters: Any) -> AsyncIterator[list[R]]:
+    async def stream(self, batch_size: int = 100, **filters: Any) -> AsyncGenerator[list[R], None]:
         """Yield every matching record in id order (oldest first), ``batch_size`` at a time.
 
         Each read is its own short transaction (keyset pagination), so a long stream never pins the WAL;
