@@ -173,6 +173,8 @@ def apply_command(conn: sqlite3.Connection, command: Command, quota: Quota | Non
     """
     match command:
         case AddRecords(records=records):
+            if len(records) > 1 and _add_all_new(conn, records):
+                return [record.id for record in records]
             return [_add(conn, record) for record in records]
         case UpdateRecord():
             return _update(conn, command)
@@ -196,13 +198,42 @@ _INSERT = {
 }
 
 
-def _add(conn: sqlite3.Connection, record: Record) -> str:
+def _stored_row(record: Record, now: float) -> dict[str, Any]:
     row = to_row(record)
     if row["created_at"] is None:
-        row["created_at"] = time.time()
+        row["created_at"] = now
     if row["updated_at"] is None:
         row["updated_at"] = row["created_at"]
     row["version"] = 1
+    return row
+
+
+def _add_all_new(conn: sqlite3.Connection, records: Sequence[Record]) -> bool:
+    """Insert many records with one ``executemany`` per kind (bulk adds: ~2x fewer us a row).
+
+    Returns False, with nothing inserted, when some id already exists or a skill name is taken: the caller
+    then adds them one by one, which tells a retry (no-op) from a conflict. Runs inside the command's savepoint.
+    """
+    now = time.time()
+    kinds = dict.fromkeys(record.KIND for record in records)
+    inserted = 0
+    conn.execute("SAVEPOINT bulk")
+    try:
+        for kind in kinds:
+            rows = [_stored_row(record, now) for record in records if record.KIND == kind]
+            inserted += conn.executemany(_INSERT[kind], rows).rowcount
+    except sqlite3.IntegrityError:
+        inserted = -1
+    if inserted != len(records):
+        conn.execute("ROLLBACK TO bulk")
+        conn.execute("RELEASE bulk")
+        return False
+    conn.execute("RELEASE bulk")
+    return True
+
+
+def _add(conn: sqlite3.Connection, record: Record) -> str:
+    row = _stored_row(record, time.time())
     try:
         cursor = conn.execute(_INSERT[record.KIND], row)
     except sqlite3.IntegrityError:
