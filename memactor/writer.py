@@ -123,8 +123,14 @@ class Writer:
         if self._died is not None:
             raise self._death()
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        item = (frame, trusted, future)
         try:
-            await self._send.send((frame, trusted, future))
+            try:
+                # Straight in when there is room: `send` would first yield to the loop (a checkpoint), which
+                # costs every write an extra turn of the event loop.
+                self._send.send_nowait(item)
+            except anyio.WouldBlock:
+                await self._send.send(item)
         except anyio.ClosedResourceError:
             raise ClosedError("the memory handle is closed") from None
         except anyio.BrokenResourceError:
