@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .apply import Quota, apply_batch
@@ -124,6 +125,8 @@ class Writer:
             raise self._death()
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         item = (frame, trusted, future)
+        # A caller already cancelled must not enter the mailbox; one that is not need not yield to the loop.
+        await anyio.lowlevel.checkpoint_if_cancelled()
         try:
             try:
                 # Straight in when there is room: `send` would first yield to the loop (a checkpoint), which
