@@ -51,19 +51,40 @@ def _loads(text: str) -> Any:
     return json.loads(text)
 
 
+def _to_tuple(text: str) -> tuple[Any, ...]:
+    return tuple(_loads(text))
+
+
+def _to_bool(value: int | None) -> bool | None:
+    return None if value is None else bool(value)
+
+
+# Per kind, each column's name and how to turn its stored value back (None: as it is).
+_DECODERS: dict[str, tuple[tuple[str, Any], ...]] = {
+    kind: tuple(
+        (
+            name,
+            _to_tuple
+            if name in _TUPLE_COLUMNS
+            else _loads
+            if name == "metadata"
+            else _to_bool
+            if name == "success"
+            else None,
+        )
+        for name in names
+    )
+    for kind, names in COLUMNS.items()
+}
+
+
 def from_row(kind: str, row: Sequence[Any]) -> Record:
     """Build the record of ``kind`` from a row selected with `select_list` (extra trailing columns ignored).
 
     The writer validated every record it stored, so this skips validation: it is most of a read's cost.
     """
-    cls = RECORD_TYPES[kind]
-    record = object.__new__(cls)
-    for name, value in zip(COLUMNS[kind], row, strict=False):
-        if name in _TUPLE_COLUMNS:
-            value = tuple(_loads(value))
-        elif name == "metadata":
-            value = _loads(value)
-        elif name == "success" and value is not None:
-            value = bool(value)
-        object.__setattr__(record, name, value)
+    record = object.__new__(RECORD_TYPES[kind])
+    setattr_ = object.__setattr__
+    for (name, decode), value in zip(_DECODERS[kind], row, strict=False):
+        setattr_(record, name, value if decode is None else decode(value))
     return record
