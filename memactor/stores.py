@@ -26,6 +26,8 @@ R = TypeVar("R", Episode, Fact, Skill)
 # A valid record of each kind, to validate update changes by applying them to it. The skill's `uses` is at its
 # maximum so a `successes` change alone passes here; the writer checks it against the stored record's `uses`.
 _PROTOTYPES = {"episode": Episode("x"), "fact": Fact("x"), "skill": Skill("x", uses=2**63 - 1)}
+# Built once: weights are frozen, and validating them on every search is wasted work.
+_DEFAULT_WEIGHTS = SearchWeights()
 # Stream pages fetched per read: several per thread hop, since one hop per page cost ~40% at 100 rows.
 _PAGES_PER_READ = 4
 
@@ -151,7 +153,7 @@ class Store(Generic[R]):
             InvalidInputError: a bad limit, filter or query type.
         """
         search = Search(
-            self.kind, query, Filters.for_kind(self.kind, filters), limit, weights or SearchWeights(), time.time()
+            self.kind, query, Filters.for_kind(self.kind, filters), limit, weights or _DEFAULT_WEIGHTS, time.time()
         )
         return cast(list[Hit], await self._backend.query(search))
 
