@@ -4,8 +4,9 @@ Each record kind has a table, an FTS5 index over its text columns, and indexes f
 
 The FTS index is written per group commit, not per row: `index_new_rows` indexes every row inserted by
 the batch with one ``INSERT ... SELECT`` just before COMMIT, so a search still sees every committed record.
-Measured here with 500-row batches: 66k inserts/s indexed per batch against 28k/s with a trigger per row
-(15k/s when each row also had its own savepoint, since FTS5 flushes its pending terms at every release).
+Measured here with 500-row batches (`python -m bench.fts_probe`): 38k inserts/s indexed per batch against 16k/s
+with a trigger per row (12k/s when each row also had its own savepoint: FTS5 flushes its pending terms at
+every release).
 Rows already indexed (``rowid <= fts_progress.indexed_rowid``) keep triggers for update and delete, which
 need the old values; AUTOINCREMENT keeps rowids rising, so a new row is never mistaken for an indexed one.
 
