@@ -32,7 +32,7 @@ from .records import Record
 from .rows import COLUMNS, from_row, select_list, to_row
 from .schema import TABLES, index_new_rows
 
-__all__ = ["Quota", "apply_batch", "apply_command", "storage_error"]
+__all__ = ["Quota", "apply_batch", "apply_command", "enforce_quota", "is_full", "storage_error"]
 
 # Columns a retried add may differ in and still be the same record: the writer maintains them.
 _MAINTAINED = frozenset({"created_at", "updated_at", "version", "uses", "successes", "last_used_at"})
@@ -117,7 +117,7 @@ def _apply_all(
 
 def storage_error(exc: sqlite3.Error) -> StorageError:
     """Map a SQLite error to `StorageFullError` (quota or disk full) or `StorageError`."""
-    if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+    if is_full(exc):
         return StorageFullError(f"the database is full (max_size quota or disk): {exc}")
     return StorageError(f"SQLite failed: {exc}")
 
@@ -133,7 +133,7 @@ def _apply_isolated(conn: sqlite3.Connection, frame: bytes, quota: Quota, truste
     try:
         result = apply_command(conn, command, quota)
     except (CommandError, sqlite3.IntegrityError, sqlite3.OperationalError) as exc:
-        if isinstance(exc, sqlite3.OperationalError) and not _is_full(exc):
+        if isinstance(exc, sqlite3.OperationalError) and not is_full(exc):
             raise
         if not conn.in_transaction:
             # SQLite rolled the whole transaction back itself; the batch cannot continue.
@@ -152,7 +152,8 @@ def _needs_savepoint(command: Command) -> bool:
     return isinstance(command, Batch) or (isinstance(command, AddRecords) and len(command.records) > 1)
 
 
-def _is_full(exc: sqlite3.Error) -> bool:
+def is_full(exc: sqlite3.Error) -> bool:
+    """Whether SQLite failed for want of room: the quota (``max_page_count``) or the disk."""
     return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
 
 
@@ -326,8 +327,15 @@ def _batch(conn: sqlite3.Connection, commands: Sequence[Command], quota: Quota |
 def _set_quota(conn: sqlite3.Connection, quota: Quota | None, max_size: int | None) -> None:
     if quota is None:
         raise InvalidInputError("this connection keeps no quota")
-    quota.page_size = conn.execute("PRAGMA page_size").fetchone()[0]
     quota.max_size = max_size
-    # 2**31 - 2 pages is SQLite's own ceiling: lifting the quota restores it.
-    limit = quota.soft_pages() if max_size is not None else 4294967294
-    conn.execute(f"PRAGMA max_page_count = {limit}")
+    enforce_quota(conn, quota)
+    if max_size is None:
+        # 2**32 - 2 pages is SQLite's own ceiling: lifting the quota restores it.
+        conn.execute("PRAGMA max_page_count = 4294967294")
+
+
+def enforce_quota(conn: sqlite3.Connection, quota: Quota) -> None:
+    """Learn the file's page size and, if a quota is set, cap ordinary writes at its soft limit."""
+    quota.page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    if quota.max_size is not None:
+        conn.execute(f"PRAGMA max_page_count = {quota.soft_pages()}")

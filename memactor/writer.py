@@ -18,7 +18,7 @@ import anyio
 import anyio.lowlevel
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from .apply import Quota, apply_batch
+from .apply import Quota, apply_batch, enforce_quota, is_full
 from .errors import ClosedError, MemactorError, StorageError, WriterDiedError
 from .lane import Lane
 from .schema import configure_writer, migrate
@@ -49,16 +49,10 @@ def _checkpoint(conn: sqlite3.Connection, mode: str = "TRUNCATE") -> None:
     try:
         conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
     except sqlite3.OperationalError as exc:
-        if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_FULL:
+        if not is_full(exc):
             raise
         # A full disk: every commit is safe in the WAL and the next open checkpoints it, so closing
         # must not fail (nor raise an untyped sqlite3 error) for want of room to copy pages back.
-
-
-def _start_quota(conn: sqlite3.Connection, quota: Quota) -> None:
-    quota.page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    if quota.max_size is not None:
-        conn.execute(f"PRAGMA max_page_count = {quota.soft_pages()}")
 
 
 class Writer:
@@ -91,7 +85,7 @@ class Writer:
         """
         try:
             await self._lane.start()
-            await self._lane.call(_start_quota, self._quota)
+            await self._lane.call(enforce_quota, self._quota)
         except BaseException:
             # `run` will never start: close what it would have closed.
             with anyio.CancelScope(shield=True):
