@@ -156,9 +156,9 @@ class Harness:
         except Exception as exc:  # noqa: BLE001 - an untyped error is the finding
             self.failures.append(f"{label}: untyped {type(exc).__name__}: {str(exc)[:200]}")
         try:
-            with anyio.fail_after(2):
+            with anyio.fail_after(2):  # the liveness bound: the actor answers a probe at once
                 await self.mem.execute(Ping())
-                after = await self.snapshot()
+            after = await self.snapshot()
         except Exception as exc:
             self.failures.append(f"{label}: probe failed afterwards: {exc!r}")
             raise AssertionError("\n".join(self.failures[:20])) from exc

@@ -30,7 +30,6 @@ def test_stream_under_heavy_writes_keeps_wal_bounded(tmp_path: Path) -> None:
     acked: list[tuple[float, str]] = []
     wal_sizes: list[int] = []
     passes: list[tuple[set[str], list[str]]] = []
-    latencies: list[float] = []
 
     async def prefill(mem: Any) -> None:
         for start in range(0, RECORDS, 2000):
@@ -44,10 +43,8 @@ def test_stream_under_heavy_writes_keeps_wal_bounded(tmp_path: Path) -> None:
         while time.monotonic() < deadline:
             n += 1
             record = Episode(task=f"live {lane} {n}", outcome=PAYLOAD, agent_id=f"w{lane}")
-            began = time.monotonic()
             await mem.episodes.add(record)
             acked.append((time.monotonic(), record.id))
-            latencies.append(acked[-1][0] - began)
 
     async def watch_wal(deadline: float) -> None:
         while time.monotonic() < deadline:
@@ -83,8 +80,8 @@ def test_stream_under_heavy_writes_keeps_wal_bounded(tmp_path: Path) -> None:
         assert streamed == sorted(streamed), "the stream is not in id order"
         missed = existing - set(streamed)
         assert not missed, f"the stream missed {len(missed)} records that existed when it began"
-    # A stream that pinned the WAL would make the writer either grow it or stall waiting to reset it.
-    assert max(latencies) < 2.0, f"a write waited {max(latencies):.1f} s while the stream ran"
+    # A stream that pinned the WAL would make the writer's RESTART give up after busy_timeout, and the WAL
+    # would then grow past the limit below. How long a write waited is timing, left to the benchmarks.
     live = sum(1 for _, record_id in acked) - RECORDS
     assert live > 1000, f"only {live} writes during the stream: not heavy"
     assert max(wal_sizes) < WAL_LIMIT, f"the WAL reached {max(wal_sizes) / 2**20:.1f} MiB"
