@@ -10,6 +10,7 @@ with one statement is isolated by SQLite's statement rollback; only commands of 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -29,7 +30,7 @@ from .errors import (
     StorageFullError,
 )
 from .records import Record
-from .rows import COLUMNS, from_row, select_list, to_row
+from .rows import COLUMNS, from_row, insert_values, select_list, to_row
 from .schema import TABLES, index_new_rows
 
 __all__ = ["Quota", "apply_batch", "apply_command", "enforce_quota", "is_full", "storage_error"]
@@ -99,8 +100,17 @@ def _apply_all(
     outcomes: list[object] = []
     try:
         conn.execute("BEGIN IMMEDIATE")
-        for index, frame in enumerate(frames):
-            outcomes.append(_apply_isolated(conn, frame, quota, index < len(trusted) and trusted[index]))
+        commands = [_decode(frame, index < len(trusted) and trusted[index]) for index, frame in enumerate(frames)]
+        index = 0
+        while index < len(commands):
+            run = _single_adds(commands, index)
+            # Agents mostly add one record each: a run of them is one executemany unless one of them is a
+            # retry or a conflict, which the one-by-one path below tells apart.
+            if len(run) > 1 and _add_all_new(conn, run):
+                outcomes.extend([record.id] for record in run)
+            else:
+                outcomes.extend(_apply_isolated(conn, c, quota) for c in commands[index : index + max(1, len(run))])
+            index += max(1, len(run))
         index_new_rows(conn)
         conn.execute("COMMIT")
     except sqlite3.Error as exc:
@@ -122,11 +132,26 @@ def storage_error(exc: sqlite3.Error) -> StorageError:
     return StorageError(f"SQLite failed: {exc}")
 
 
-def _apply_isolated(conn: sqlite3.Connection, frame: bytes, quota: Quota, trusted: bool) -> object:
+def _decode(frame: bytes, trusted: bool) -> Command | CodecError:
     try:
-        command = decode(frame, validate=not trusted)
+        return decode(frame, validate=not trusted)
     except CodecError as exc:
         return exc
+
+
+def _single_adds(commands: Sequence[Command | CodecError], start: int) -> list[Record]:
+    """The records of the run of one-record `AddRecords` that starts at ``start`` (empty if none does)."""
+    run: list[Record] = []
+    for command in itertools.islice(commands, start, None):
+        if not isinstance(command, AddRecords) or len(command.records) != 1:
+            break
+        run.append(command.records[0])
+    return run
+
+
+def _apply_isolated(conn: sqlite3.Connection, command: Command | CodecError, quota: Quota) -> object:
+    if isinstance(command, CodecError):
+        return command
     savepoint = _needs_savepoint(command)
     if savepoint:
         conn.execute("SAVEPOINT command")
@@ -193,20 +218,10 @@ def apply_command(conn: sqlite3.Connection, command: Command, quota: Quota | Non
 
 
 _INSERT = {
-    kind: f"INSERT INTO {TABLES[kind].name} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"
+    kind: f"INSERT INTO {TABLES[kind].name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
     " ON CONFLICT (id) DO NOTHING"
     for kind, names in COLUMNS.items()
 }
-
-
-def _stored_row(record: Record, now: float) -> dict[str, Any]:
-    row = to_row(record)
-    if row["created_at"] is None:
-        row["created_at"] = now
-    if row["updated_at"] is None:
-        row["updated_at"] = row["created_at"]
-    row["version"] = 1
-    return row
 
 
 def _add_all_new(conn: sqlite3.Connection, records: Sequence[Record]) -> bool:
@@ -221,7 +236,7 @@ def _add_all_new(conn: sqlite3.Connection, records: Sequence[Record]) -> bool:
     conn.execute("SAVEPOINT bulk")
     try:
         for kind in kinds:
-            rows = [_stored_row(record, now) for record in records if record.KIND == kind]
+            rows = [insert_values(record, now) for record in records if record.KIND == kind]
             inserted += conn.executemany(_INSERT[kind], rows).rowcount
     except sqlite3.IntegrityError:
         inserted = -1
@@ -234,16 +249,16 @@ def _add_all_new(conn: sqlite3.Connection, records: Sequence[Record]) -> bool:
 
 
 def _add(conn: sqlite3.Connection, record: Record) -> str:
-    row = _stored_row(record, time.time())
     try:
-        cursor = conn.execute(_INSERT[record.KIND], row)
+        cursor = conn.execute(_INSERT[record.KIND], insert_values(record, time.time()))
     except sqlite3.IntegrityError:
         # The id is free (that conflict is ignored above), so the skill's (namespace, name) is taken.
         raise ConflictError(
-            f"{record.KIND} {record.id}: name {row.get('name')!r} is taken in namespace {record.namespace!r}"
+            f"{record.KIND} {record.id}: name {getattr(record, 'name', None)!r} is taken"
+            f" in namespace {record.namespace!r}"
         ) from None
     if cursor.rowcount == 0:
-        _check_same(conn, record.KIND, row)
+        _check_same(conn, record.KIND, to_row(record))
     return record.id
 
 

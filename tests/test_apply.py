@@ -120,6 +120,42 @@ def test_each_command_is_isolated_by_its_savepoint(conn: sqlite3.Connection, db_
     assert sorted(r[0] for r in rows(db_path, "SELECT task FROM episodes")) == ["a", "b"]
 
 
+def test_a_run_of_single_adds_tells_retries_and_conflicts_apart(conn: sqlite3.Connection, db_path: Path) -> None:
+    # Consecutive one-record adds are inserted with one executemany; when one of them is a retry or a
+    # conflict, each must still get its own outcome, exactly as if applied one by one.
+    stored, taken = Episode(task="stored"), Skill(name="taken")
+    apply_batch(conn, frames(AddRecords((stored,)), AddRecords((taken,))))
+    fresh = [Episode(task=f"fresh {i}") for i in range(5)]
+    changed = Episode(id=stored.id, task="other content")
+    outcomes = apply_batch(
+        conn,
+        frames(
+            AddRecords((fresh[0],)),
+            AddRecords((stored,)),  # a retry: a no-op that succeeds
+            AddRecords((fresh[1],)),
+            AddRecords((changed,)),  # the id exists with other content
+            AddRecords((fresh[2],)),
+            AddRecords((fresh[2],)),  # the same record twice in one run
+        ),
+    )
+    assert outcomes[:3] == [[fresh[0].id], [stored.id], [fresh[1].id]]
+    assert isinstance(outcomes[3], ConflictError)
+    assert outcomes[4:] == [[fresh[2].id], [fresh[2].id]]
+    # A taken skill name fails the run's executemany itself (a constraint error, not an ignored row).
+    outcomes = apply_batch(
+        conn, frames(AddRecords((fresh[3],)), AddRecords((Skill(name="taken"),)), AddRecords((fresh[4],)))
+    )
+    assert outcomes[0] == [fresh[3].id] and isinstance(outcomes[1], ConflictError) and outcomes[2] == [fresh[4].id]
+    expected = sorted(["stored", *(e.task for e in fresh)])
+    assert sorted(r[0] for r in rows(db_path, "SELECT task FROM episodes")) == expected
+    assert rows(db_path, "SELECT count(*) FROM episodes_fts") == [(6,)]
+    # A run with nothing wrong goes in whole, and every row gets version 1 and both times.
+    clean = [Episode(task=f"clean {i}") for i in range(3)]
+    assert apply_batch(conn, frames(*(AddRecords((e,)) for e in clean))) == [[e.id] for e in clean]
+    times = rows(db_path, "SELECT version, created_at = updated_at FROM episodes WHERE task LIKE 'clean %'")
+    assert times == [(1, 1)] * 3
+
+
 def test_a_busy_file_fails_the_whole_batch_with_storage_error(conn: sqlite3.Connection, db_path: Path) -> None:
     blocker = sqlite3.connect(db_path, isolation_level=None)
     try:
@@ -148,7 +184,7 @@ def test_an_unexpected_error_rolls_back_and_propagates(
 
     monkeypatch.setattr(apply, "apply_command", second_call_breaks)
     with pytest.raises(RuntimeError, match="bug"):
-        apply_batch(conn, frames(AddRecords((Episode(task="a"),)), AddRecords((Episode(task="b"),))))
+        apply_batch(conn, frames(AddRecords((Episode(task="a"),)), Ping()))
     assert not conn.in_transaction
     assert rows(db_path, "SELECT count(*) FROM episodes") == [(0,)]
 
