@@ -7,6 +7,8 @@ A frame is a msgpack array ``[tag, field, ...]`` with one stable integer tag per
 from __future__ import annotations
 
 import dataclasses
+import operator
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +16,7 @@ import msgpack
 
 from .commands import AddRecords, Batch, Command, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
 from .errors import CodecError, MemactorError
-from .records import Episode, Fact, Record, Skill
+from .records import Episode, Fact, Record, Skill, unchecked_builder
 
 __all__ = ["decode", "encode", "ext", "pack", "unpack"]
 
@@ -31,6 +33,7 @@ _RECORD_TAGS: dict[type[Any], int] = {Episode: 1, Fact: 2, Skill: 3}
 _COMMAND_TYPES = {tag: cls for cls, tag in _COMMAND_TAGS.items()}
 _RECORD_TYPES = {tag: cls for cls, tag in _RECORD_TAGS.items()}
 _RECORD_FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in _RECORD_TAGS}
+_RECORD_GETTERS = {cls: operator.attrgetter(*names) for cls, names in _RECORD_FIELDS.items()}
 
 
 def encode(command: Command) -> bytes:
@@ -46,9 +49,21 @@ def encode(command: Command) -> bytes:
         CodecError: ``command`` is not a command or holds a value msgpack cannot encode.
     """
     try:
-        return msgpack.packb(_to_wire(command), use_bin_type=True)  # type: ignore[no-any-return]
+        return _packer().pack(_to_wire(command))  # type: ignore[no-any-return]
     except (TypeError, ValueError, OverflowError) as exc:
         raise CodecError(f"cannot encode {type(command).__name__}: {exc}") from exc
+
+
+_local = threading.local()
+
+
+def _packer() -> msgpack.Packer:
+    # packb builds a Packer per call, half of a small frame's encoding time; a Packer is not thread-safe.
+    try:
+        return _local.packer
+    except AttributeError:
+        _local.packer = msgpack.Packer(use_bin_type=True)
+        return _local.packer
 
 
 def decode(data: bytes, *, validate: bool = True) -> Command:
@@ -90,7 +105,7 @@ def _to_wire(command: Any) -> list[Any]:
 
 
 def _record_to_wire(record: Record) -> list[Any]:
-    return [_RECORD_TAGS[type(record)], *(getattr(record, name) for name in _RECORD_FIELDS[type(record)])]
+    return [_RECORD_TAGS[type(record)], *_RECORD_GETTERS[type(record)](record)]
 
 
 def _command_from_wire(wire: object, validate: bool = True) -> Command:
@@ -128,15 +143,12 @@ def _record_from_wire(wire: object, validate: bool = True) -> Record:
     names = _RECORD_FIELDS[cls]
     if len(wire) - 1 != len(names):
         raise CodecError(f"{cls.__name__} takes {len(names)} fields, not {len(wire) - 1}")
-    values = dict(zip(names, wire[1:], strict=True))
-    values["metadata"] = _thaw(values["metadata"])
     if validate:
+        values = dict(zip(names, wire[1:], strict=True))
+        values["metadata"] = _thaw(values["metadata"])
         return cls(**values)  # type: ignore[no-any-return]
     # Validation is most of a decode's cost, and the record was validated when it was built.
-    record = object.__new__(cls)
-    for name, value in values.items():
-        object.__setattr__(record, name, value)
-    return record  # type: ignore[no-any-return]
+    return _UNCHECKED[cls](wire)
 
 
 def _thaw(value: Any) -> Any:
@@ -146,6 +158,10 @@ def _thaw(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _thaw(v) for k, v in value.items()}
     return value
+
+
+# Trusted frames skip validation; their wire arrays start with the record's tag, hence offset 1.
+_UNCHECKED = {cls: unchecked_builder(cls, {"metadata": _thaw}, offset=1) for cls in _RECORD_TAGS}
 
 
 # The server protocol (`memactor.wire`, `memactor.payloads`) frames its messages with these, so msgpack

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 import time
 
@@ -21,6 +22,21 @@ def test_new_id_is_time_ordered_and_unique() -> None:
     later = new_id()
     assert first < later
 
+
+
+def test_a_forked_child_does_not_repeat_its_parents_ids() -> None:
+    # Ids come from a seeded PRNG: a child that kept its parent's state would draw the same random halves.
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its next id's random half and leave without running any cleanup
+        os.write(write_end, new_id()[16:].encode())
+        os._exit(0)
+    os.close(write_end)
+    parents = new_id()[16:]
+    with os.fdopen(read_end, "rb") as pipe:
+        childs = pipe.read().decode()
+    os.waitpid(pid, 0)
+    assert len(childs) == 16 and childs != parents
 
 def test_each_record_gets_its_own_id() -> None:
     assert Episode(task="t").id != Episode(task="t").id
