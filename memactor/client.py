@@ -64,7 +64,7 @@ class RemoteMemory:
         local_reads: bool = False,
         retry_window: float = 5.0,
         connect_timeout: float = 5.0,
-        read_connections: int = 2,
+        read_connections: int = 1,
     ) -> None:
         self.url = url
         self._endpoint = Endpoint.parse(url)
@@ -264,7 +264,7 @@ def connect(
     local_reads: bool = False,
     retry_window: float = 5.0,
     connect_timeout: float = 5.0,
-    read_connections: int = 2,
+    read_connections: int = 1,
 ) -> RemoteMemory:
     """A handle on the memory served at ``url``; use the result as ``async with``.
 

@@ -53,7 +53,7 @@ async def run(
     tokens: Sequence[Token] = (),
     allow_remote: bool = False,
     durability: Durability = "full",
-    read_connections: int = 2,
+    read_connections: int = 1,
     max_connections: int = 4096,
     limits: Limits | None = None,
     grace: float = 10.0,

@@ -45,7 +45,7 @@ class Memory:
         durability: Durability = "full",
         max_batch: int = 512,
         max_pending: int = 1024,
-        read_connections: int = 2,
+        read_connections: int = 1,
         max_size: int | None = None,
     ) -> None:
         self.path = os.fspath(path)
@@ -212,7 +212,7 @@ def open(  # noqa: A001 - the library's entry point, as in `memactor.open(path)`
     durability: Durability = "full",
     max_batch: int = 512,
     max_pending: int = 1024,
-    read_connections: int = 2,
+    read_connections: int = 1,
     max_size: int | None = None,
 ) -> Memory:
     """Open (creating if needed) a memory file; use the result as ``async with``.
