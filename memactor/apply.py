@@ -30,7 +30,7 @@ from .errors import (
     StorageFullError,
 )
 from .records import Record
-from .rows import COLUMNS, from_row, insert_values, select_list, to_row
+from .rows import COLUMNS, column_values, from_row, insert_values, select_list, to_row
 from .schema import TABLES, index_new_rows
 
 __all__ = ["Quota", "apply_batch", "apply_command", "enforce_quota", "is_full", "storage_error"]
@@ -294,11 +294,10 @@ def _update(conn: sqlite3.Connection, command: UpdateRecord) -> Record:
         raise InvalidInputError(f"update of {command.kind} {command.id}: {exc}") from None
     except InvalidInputError as exc:
         raise InvalidInputError(f"update of {command.kind} {command.id}: {exc}") from None
-    row = to_row(updated)
     names = [*command.changes, "version", "updated_at"]
     conn.execute(
         f"UPDATE {TABLES[command.kind].name} SET {', '.join(f'{n} = :{n}' for n in names)} WHERE id = :id",
-        {n: row[n] for n in (*names, "id")},
+        column_values(updated, (*names, "id")),  # only what changed: unchanged JSON need not be encoded again
     )
     return updated
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .records import RECORD_TYPES, Record, unchecked_builder
 
-__all__ = ["COLUMNS", "from_row", "insert_values", "select_list", "to_row"]
+__all__ = ["COLUMNS", "column_values", "from_row", "insert_values", "select_list", "to_row"]
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     kind: tuple(f.name for f in dataclasses.fields(cls)) for kind, cls in RECORD_TYPES.items()
@@ -31,10 +31,12 @@ def _dumps(value: object) -> str:
 
 def to_row(record: Record) -> dict[str, Any]:
     """Return the column values of ``record``, keyed by column name, ready to bind."""
-    return {
-        name: _dumps(getattr(record, name)) if name in _JSON_COLUMNS else getattr(record, name)
-        for name in COLUMNS[record.KIND]
-    }
+    return column_values(record, COLUMNS[record.KIND])
+
+
+def column_values(record: Record, names: Iterable[str]) -> dict[str, Any]:
+    """Return the values of the columns ``names`` of ``record``, keyed by name, ready to bind."""
+    return {name: _dumps(getattr(record, name)) if name in _JSON_COLUMNS else getattr(record, name) for name in names}
 
 
 def select_list(kind: str, alias: str = "") -> str:
