@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from memactor import apply, codec
+from memactor import apply, codec, schema
 from memactor.apply import Quota, apply_batch, apply_command
 from memactor.commands import AddRecords, Batch, Command, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
 from memactor.errors import (
@@ -63,6 +63,30 @@ def test_migrate_creates_the_schema_and_is_idempotent(conn: sqlite3.Connection) 
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"episodes", "facts", "skills", "episodes_fts", "facts_fts", "skills_fts"} <= names
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_version_1_file_is_migrated_with_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    configure_writer(old, durability="normal")
+    for statement in schema._statements(schema.SCHEMA_V1):
+        old.execute(statement)
+    old.execute("PRAGMA user_version = 1")
+    kept = Episode(task="written by version 1")
+    apply_batch(old, frames(AddRecords((kept,))))
+    old.close()
+
+    conn = connect(path)  # migrates
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        for table in ("episodes", "facts", "skills"):
+            setting = conn.execute(f"SELECT v FROM {table}_fts_config WHERE k = 'automerge'").fetchone()
+            assert tuple(setting) == (16,)
+        assert [tuple(r) for r in conn.execute("SELECT id FROM episodes")] == [(kept.id,)]
+        match = conn.execute("SELECT rowid FROM episodes_fts WHERE episodes_fts MATCH 'version'").fetchall()
+        assert len(match) == 1
+    finally:
+        conn.close()
 
 
 def test_a_newer_schema_is_refused(conn: sqlite3.Connection) -> None:
