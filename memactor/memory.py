@@ -60,15 +60,20 @@ class Memory:
             check_int("max_size", max_size, low=1)
         self.readonly = readonly
         self._lock = None if readonly else WriterLock(self.path)
+        self._pool = ReadPool(self.path, read_connections)
         self._writer = (
             None
             if readonly
             else Writer(
-                self.path, durability=durability, max_batch=max_batch, max_pending=max_pending, max_size=max_size
+                self.path,
+                durability=durability,
+                max_batch=max_batch,
+                max_pending=max_pending,
+                max_size=max_size,
+                pause_readers=self._pool.paused,
             )
         )
         self._max_pending = max_pending
-        self._pool = ReadPool(self.path, read_connections)
         self._writer_task: asyncio.Task[None] | None = None
         self._state: Literal["new", "open", "closed"] = "new"
         self.episodes = EpisodeStore(self)

@@ -6,8 +6,12 @@ goes to the lane with the fewest calls waiting, so a few hot readers cannot star
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
+import threading
 import urllib.parse
+from collections.abc import AsyncIterator
 from typing import Any
 
 from .apply import storage_error
@@ -69,6 +73,32 @@ class ReadPool:
         except sqlite3.Error as exc:
             raise storage_error(exc) from exc
 
+    @contextlib.asynccontextmanager
+    async def paused(self) -> AsyncIterator[None]:
+        """Hold every lane between two queries while the body runs, so no read transaction of this pool is
+        open; queries sent meanwhile wait their turn.
+
+        The writer resets the WAL in here: a reset waits for every reader to finish, and a lane answering
+        query after query leaves it only brief gaps to find, which cost writes hundreds of milliseconds.
+        Each lane runs its calls in order, so a call that blocks is a pause that needs no lock.
+        """
+        if not self._open:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        release = threading.Event()
+        holding = [loop.create_future() for _ in self._lanes]
+        holds = [
+            asyncio.ensure_future(lane.call(_hold, loop, held, release))
+            for lane, held in zip(self._lanes, holding, strict=True)
+        ]
+        try:
+            await asyncio.gather(*holding)
+            yield
+        finally:
+            release.set()
+            await asyncio.gather(*holds)
+
     def _pick(self) -> Lane:
         # Least pending first; among equals, rotate so idle lanes share the work.
         self._next = (self._next + 1) % len(self._lanes)
@@ -80,3 +110,20 @@ class ReadPool:
         self._open = False
         for lane in self._lanes:
             await lane.close()
+
+
+# How long a lane waits for the body of `ReadPool.paused` at most: the pause only makes a WAL reset quicker,
+# so a lane that stops waiting costs speed, never correctness.
+_HOLD_LIMIT_S = 30.0
+
+
+def _hold(
+    conn: sqlite3.Connection, loop: asyncio.AbstractEventLoop, held: asyncio.Future[None], release: threading.Event
+) -> None:
+    loop.call_soon_threadsafe(_resolve, held)
+    release.wait(_HOLD_LIMIT_S)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

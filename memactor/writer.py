@@ -9,9 +9,12 @@ does it answer each caller. If it dies, every pending and later caller gets `Wri
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import anyio
@@ -58,7 +61,16 @@ def _checkpoint(conn: sqlite3.Connection, mode: str = "TRUNCATE") -> None:
 class Writer:
     """The single-writer actor for one database file."""
 
-    def __init__(self, path: str, *, durability: str, max_batch: int, max_pending: int, max_size: int | None) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        durability: str,
+        max_batch: int,
+        max_pending: int,
+        max_size: int | None,
+        pause_readers: Callable[[], AbstractAsyncContextManager[None]] = contextlib.nullcontext,
+    ) -> None:
         self._lane = Lane("memactor-writer", lambda: connect_writer(path, durability))
         self._send: MemoryObjectSendStream[_Item]
         self._receive: MemoryObjectReceiveStream[_Item]
@@ -67,6 +79,7 @@ class Writer:
         self._max_pending = max_pending
         self._quota = Quota(max_size)
         self._wal_path = f"{path}-wal"
+        self._pause_readers = pause_readers
         self._in_flight: list[_Item] = []
         self._died: BaseException | None = None
         self._finished = anyio.Event()
@@ -191,7 +204,8 @@ class Writer:
             return
         if size > WAL_RESTART_BYTES:
             with anyio.CancelScope(shield=True):
-                await self._lane.call(_checkpoint, "RESTART")
+                async with self._pause_readers():  # this process's readers, at least, are out of its way
+                    await self._lane.call(_checkpoint, "RESTART")
 
     def _death(self) -> WriterDiedError:
         return WriterDiedError(f"the writer stopped: {self._died!r}")
