@@ -48,14 +48,17 @@ def connect_writer(path: str, durability: str) -> sqlite3.Connection:
 WAL_RESTART_BYTES = 16 * 1024 * 1024
 
 
-def _checkpoint(conn: sqlite3.Connection, mode: str = "TRUNCATE") -> None:
+def _checkpoint(conn: sqlite3.Connection, mode: str = "TRUNCATE") -> bool:
+    """Checkpoint the WAL; returns False if a reader kept it from completing (SQLite's ``busy`` flag)."""
     try:
-        conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+        busy = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()[0]
     except sqlite3.OperationalError as exc:
         if not is_full(exc):
             raise
         # A full disk: every commit is safe in the WAL and the next open checkpoints it, so closing
         # must not fail (nor raise an untyped sqlite3 error) for want of room to copy pages back.
+        return False
+    return not busy
 
 
 class Writer:
