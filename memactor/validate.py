@@ -129,15 +129,31 @@ def _check_json(path: str, value: object, depth: int) -> None:
     if isinstance(value, str):
         check_text(path, value)
         return
+    # Records are built on every call: plain leaves skip building a path that only an error would use.
     if isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            _check_json(f"{path}[{i}]", item, depth + 1)
+            if not _plain(item):
+                _check_json(f"{path}[{i}]", item, depth + 1)
         return
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidInputError(f"{path} has a key of type {type(key).__name__}; JSON keys are str")
-            check_text(f"{path} key", key)
-            _check_json(f"{path}[{key!r}]", item, depth + 1)
+            if not _plain(key):
+                check_text(f"{path} key", key)
+            if not _plain(item):
+                _check_json(f"{path}[{key!r}]", item, depth + 1)
         return
     raise InvalidInputError(f"{path} holds a {type(value).__name__}, which is not JSON")
+
+
+def _plain(value: object) -> bool:
+    """Whether ``value`` is a JSON leaf that passes every check: None, a bool, a 64-bit int, a finite float,
+    or ASCII text within the length limit (False only means "look closer")."""
+    if type(value) is str:
+        return value.isascii() and len(value) <= MAX_TEXT_CHARS
+    if type(value) is int:
+        return INT64_MIN <= value <= INT64_MAX
+    if type(value) is float:
+        return math.isfinite(value)
+    return value is None or type(value) is bool
