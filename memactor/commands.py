@@ -24,6 +24,9 @@ __all__ = [
     "UpdateRecord",
 ]
 
+# Exact types: the codec tags records by their exact class, so a subclass could not be encoded anyway.
+_RECORD_CLASSES = frozenset(RECORD_TYPES.values())
+
 
 def check_kind(kind: object) -> str:
     """Return ``kind`` if it names a record type (``episode``, ``fact`` or ``skill``)."""
@@ -42,9 +45,7 @@ class AddRecords:
     records: tuple[Record, ...]
 
     def __post_init__(self) -> None:
-        if not isinstance(self.records, tuple) or not all(
-            isinstance(r, tuple(RECORD_TYPES.values())) for r in self.records
-        ):
+        if not isinstance(self.records, tuple) or not all(type(r) in _RECORD_CLASSES for r in self.records):
             raise InvalidInputError("AddRecords.records must be a tuple of Episode, Fact or Skill")
         if not self.records:
             raise InvalidInputError("AddRecords needs at least one record")
