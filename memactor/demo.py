@@ -180,19 +180,23 @@ class Agent:
 
 
 async def show_progress(mem: Memory, tally: Tally, started: float, done: anyio.Event) -> None:
-    """Rewrite one stderr line about four times a second until ``done`` is set."""
+    """Report progress on stderr until ``done`` is set: one line rewritten 4 times a second on a terminal,
+    a new line every second otherwise (a log file gets readable lines, not one line of carriage returns)."""
+    tty = sys.stderr.isatty()
     while not done.is_set():
-        with anyio.move_on_after(0.25):
+        with anyio.move_on_after(0.25 if tty else 1.0):
             await done.wait()
         elapsed = max(time.monotonic() - started, 1e-9)
         stats = mem.statistics()
-        sys.stderr.write(
-            f"\r{elapsed:5.1f}s  writes {tally.writes:7d}  reads {stats.reads:7d}  "
+        line = (
+            f"{elapsed:5.1f}s  writes {tally.writes:7d}  reads {stats.reads:7d}  "
             f"{tally.writes / elapsed:7.0f} writes/s  queue {stats.queue_depth:4d}  "
             f"mean batch {stats.mean_batch_size:5.1f}"
         )
+        sys.stderr.write(f"\r{line}" if tty else f"{line}\n")
         sys.stderr.flush()
-    sys.stderr.write("\n")
+    if tty:
+        sys.stderr.write("\n")
 
 
 async def simulate(mem: Memory, tally: Tally, agents: int, seconds: float) -> float:

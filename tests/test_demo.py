@@ -38,3 +38,6 @@ def test_demo_runs_from_the_command_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "readable after reopening: OK" in result.stdout
+    # Progress goes to stderr; piped into a log it is whole lines, not one line of carriage returns.
+    progress = [line for line in result.stderr.splitlines() if "writes/s" in line]
+    assert progress and "\r" not in result.stderr
