@@ -24,7 +24,7 @@ def check_text(name: str, value: object, *, required: bool = False) -> str:
     """Return ``value`` if it is storable text; empty text is refused when ``required``."""
     if not isinstance(value, str):
         raise InvalidInputError(f"{name} must be a str, not {type(value).__name__}")
-    if required and not value.strip():
+    if required and (not value or value.isspace()):  # as `not value.strip()`, without copying the text
         raise InvalidInputError(f"{name} must not be empty")
     if len(value) > MAX_TEXT_CHARS:
         raise InvalidInputError(f"{name} is {len(value)} characters; the limit is {MAX_TEXT_CHARS}")
