@@ -3,8 +3,10 @@
 `apply_batch` is the whole of one group commit: ``BEGIN IMMEDIATE``, each command isolated (so a rejected
 command rolls back alone), the batch's new rows added to the text index, ``COMMIT``. A command that writes
 with one statement is isolated by SQLite's statement rollback; only commands of several statements
-(`AddRecords` of many records, `Batch`) pay for a ``SAVEPOINT``. It returns one outcome per command, a value or the
-`CommandError` / `CodecError` that rejected it, and raises `StorageError` when the batch as a whole failed.
+(`AddRecords` of many records, `Batch`) pay for a ``SAVEPOINT``. Consecutive one-record adds are inserted with
+one ``executemany``, and one by one if any of them is refused, so each still gets its own outcome. It returns
+one outcome per command, a value or the `CommandError` / `CodecError` that rejected it, and raises
+`StorageError` when the batch as a whole failed.
 """
 
 from __future__ import annotations
@@ -227,8 +229,9 @@ _INSERT = {
 def _add_all_new(conn: sqlite3.Connection, records: Sequence[Record]) -> bool:
     """Insert many records with one ``executemany`` per kind (bulk adds: ~2x fewer us a row).
 
-    Returns False, with nothing inserted, when some id already exists or a skill name is taken: the caller
-    then adds them one by one, which tells a retry (no-op) from a conflict. Runs inside the command's savepoint.
+    Serves both one `AddRecords` of many records and a run of one-record `AddRecords` from different callers.
+    Returns False, with nothing inserted (it rolls back its own savepoint), when some id already exists or a
+    skill name is taken: the caller then adds them one by one, which tells a retry (no-op) from a conflict.
     """
     now = time.time()
     kinds = dict.fromkeys(record.KIND for record in records)

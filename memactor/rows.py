@@ -89,7 +89,9 @@ def from_row(kind: str, row: Sequence[Any]) -> Record:
 
 _GETTERS = {kind: operator.attrgetter(*names) for kind, names in COLUMNS.items()}
 _JSON_POSITIONS = {kind: [i for i, n in enumerate(names) if n in _JSON_COLUMNS] for kind, names in COLUMNS.items()}
+# The fields every kind shares come first, in the same order, so one set of positions serves all kinds.
 _CREATED, _UPDATED, _VERSION = (COLUMNS["episode"].index(n) for n in ("created_at", "updated_at", "version"))
+assert all(COLUMNS[kind][: _VERSION + 1] == COLUMNS["episode"][: _VERSION + 1] for kind in COLUMNS)
 
 
 def insert_values(record: Record, now: float) -> list[Any]:

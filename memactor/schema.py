@@ -95,8 +95,9 @@ SCHEMA_V1 = "CREATE TABLE fts_progress (tbl TEXT PRIMARY KEY, indexed_rowid INTE
     _table_sql(t) for t in TABLES.values()
 )
 # FTS5 merges an index's segments once 16 of one size exist, not 4: group commits that stop for a merge
-# become rarer and the merges no bigger. On 64-row commits (51k episodes) the commit p99 fell from ~10 ms to
-# ~4 ms, the mean by ~5-15%, and search time did not change (`python -m bench.fts_probe --merges`).
+# become rarer, each merge bigger. On 64-row commits of agent-like text (51k episodes) the commit p99 fell
+# from ~10 ms to ~4 ms and the mean by 5-15%; on random words (`python -m bench.fts_probe --merges`) the p99
+# fell 10-25% while the worst merge doubled. Search time did not change in either.
 SCHEMA_V2 = "".join(
     f"INSERT INTO {t.name}_fts ({t.name}_fts, rank) VALUES ('automerge', 16);\n" for t in TABLES.values()
 )
