@@ -155,12 +155,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for system in ("open", "server", "server+local_reads"):
                     db = Path(tmp) / f"{scenario}-{system}-{len(results)}.db"
                     ids = anyio.run(seed, db, backend="asyncio")
-                    ids_file = Path(tmp) / "ids.txt"
-                    ids_file.write_text("\n".join(ids))
+                    ids_path = Path(tmp) / "ids.txt"
+                    ids_path.write_text("\n".join(ids))
                     if system == "open":
                         rate = anyio.run(single, db, scenario, total, args.ops, ids, args.durability, backend="asyncio")
                     else:
-                        rate = served(db, scenario, args, ids_file, system.endswith("local_reads"))
+                        rate = served(db, scenario, args, ids_path, system.endswith("local_reads"))
                     results.setdefault((scenario, system), []).append(rate)
                     print(f"  {scenario:7} {system:19} {rate:10,.0f} ops/s", file=sys.stderr, flush=True)
     print(
@@ -172,15 +172,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     for scenario in args.scenarios.split(","):
         base = statistics.median(results[(scenario, "open")])
         remote = statistics.median(results[(scenario, "server")])
-        local = statistics.median(results[(scenario, "server+local_reads")])
+        local_reads = statistics.median(results[(scenario, "server+local_reads")])
         print(
-            f"| {scenario} | {base:,.0f} | {remote:,.0f} | {remote / base:.2f}x | {local:,.0f} | {local / base:.2f}x |"
+            f"| {scenario} | {base:,.0f} | {remote:,.0f} | {remote / base:.2f}x"
+            f" | {local_reads:,.0f} | {local_reads / base:.2f}x |"
         )
         if args.json:
             with open(args.json, "a") as out:
-                out.write(
-                    json.dumps({"scenario": scenario, "open": base, "server": remote, "local_reads": local}) + "\n"
-                )
+                figures = {"scenario": scenario, "open": base, "server": remote, "local_reads": local_reads}
+                out.write(json.dumps(figures) + "\n")
     return 0
 
 

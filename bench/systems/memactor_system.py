@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import AsyncExitStack, aclosing
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import memactor
 from memactor import Episode
@@ -81,9 +81,8 @@ class MemactorSystem(System):
         return len(await self.mem.episodes.search(text, limit=limit))
 
     async def stream(self, page: int) -> AsyncGenerator[int, None]:
-        # `stream` is an async generator, though annotated as an AsyncIterator; closing it on early exit is tidy.
-        pages_ = cast(AsyncGenerator[list[Episode], None], self.mem.episodes.stream(batch_size=page))
-        async with aclosing(pages_) as pages:
+        # Close the stream's generator on early exit too.
+        async with aclosing(self.mem.episodes.stream(batch_size=page)) as pages:
             async for records in pages:
                 yield len(records)
 
