@@ -7,6 +7,7 @@ query after query leave it only brief gaps, so the writer first parks every read
 from __future__ import annotations
 
 import sqlite3
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import anyio
@@ -68,7 +69,7 @@ async def test_the_writer_resets_the_wal_with_readers_paused(db_path: Path, monk
     pauses = 0
     real_paused = ReadPool.paused
 
-    def counting_paused(self: ReadPool):  # type: ignore[no-untyped-def]
+    def counting_paused(self: ReadPool) -> AbstractAsyncContextManager[None]:
         nonlocal pauses
         pauses += 1
         return real_paused(self)
