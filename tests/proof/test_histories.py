@@ -191,6 +191,8 @@ def check(history: History, shared: dict[str, Any]) -> None:
     # Increments: versions read never go back past an acknowledged update.
     acked_versions = sorted((c.end, c.args + 1) for c in by_op.get("increment", []) if c.error is None)
     for call in by_op.get("read-counter", []):
+        if call.error is not None:
+            continue  # already recorded as an unexpected error (a counter not found is a stale read)
         floor = max((v for t, v in acked_versions if t < call.start), default=1)
         if call.result.version < floor:
             problems.append(f"counter read at version {call.result.version} after version {floor} was acknowledged")
