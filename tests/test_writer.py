@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +24,13 @@ pytestmark = pytest.mark.anyio
 REAL_APPLY_BATCH = memactor.writer.apply_batch
 
 
-async def wait_until(predicate: Callable[[], bool], timeout: float = 10) -> None:
-    with anyio.fail_after(timeout):
-        while not predicate():
+async def wait_for_queue(mem: Any, depth: int, timeout: float = 10) -> None:
+    """Wait until ``depth`` commands wait in the mailbox (the writer held by a `Gate`)."""
+    with anyio.move_on_after(timeout):
+        while mem.statistics().queue_depth != depth:
             await anyio.sleep(0.002)
+        return
+    raise AssertionError(f"the mailbox never held {depth} commands in {timeout} s: only {mem.statistics().queue_depth}")
 
 
 def committed_ids(path: Path, table: str = "episodes") -> set[str]:
@@ -50,7 +53,8 @@ class Gate:
     def apply_batch(self, conn: sqlite3.Connection, frames: Any, *args: Any) -> list[object]:
         self.batches.append(len(frames))
         self.entered.set()
-        self.opened.wait(10)
+        if not self.opened.wait(10):
+            self.opened.set()  # a test that failed before opening it must not hold every later batch 10 s too
         return REAL_APPLY_BATCH(conn, frames, *args)
 
 
@@ -120,7 +124,7 @@ async def test_bad_commands_fail_alone_inside_one_group_commit(db_path: Path, ga
 
             for n in range(40):
                 tg.start_soon(write, n)
-            await wait_until(lambda: mem.statistics().queue_depth == 40)
+            await wait_for_queue(mem, 40)
             gate.opened.set()
         stats = mem.statistics()
         assert stats.max_batch_size > 1
@@ -155,7 +159,7 @@ async def test_expect_version_inside_one_group_commit_lets_exactly_one_win(db_pa
             await anyio.to_thread.run_sync(gate.entered.wait, 10)
             for n in range(8):
                 tg.start_soon(update, n)
-            await wait_until(lambda: mem.statistics().queue_depth == 8)
+            await wait_for_queue(mem, 8)
             gate.opened.set()
         winners = [r for r in results if isinstance(r, Fact)]
         assert len(winners) == 1 and winners[0].version == 2
@@ -244,7 +248,7 @@ async def test_cancelled_while_waiting_for_room_nothing_happens(db_path: Path, g
             await anyio.to_thread.run_sync(gate.entered.wait, 10)
             queued = Episode(task="queued")
             tg.start_soon(mem.episodes.add, queued)
-            await wait_until(lambda: mem.statistics().queue_depth == 1)
+            await wait_for_queue(mem, 1)
             cancelled = Episode(task="cancelled")
             with anyio.move_on_after(0.2) as scope:
                 await mem.episodes.add(cancelled)
@@ -264,7 +268,7 @@ async def test_cancelled_after_entering_the_mailbox_still_commits(db_path: Path,
             with anyio.CancelScope() as scope:
 
                 async def cancel_once_queued() -> None:
-                    await wait_until(lambda: mem.statistics().queue_depth == 1)
+                    await wait_for_queue(mem, 1)
                     scope.cancel()
 
                 tg.start_soon(cancel_once_queued)
@@ -303,7 +307,7 @@ async def test_shutdown_drains_and_commits_everything_queued(db_path: Path, gate
                 await anyio.to_thread.run_sync(gate.entered.wait, 10)
                 for record in records[1:]:
                     tg.start_soon(add, record)
-                await wait_until(lambda: mem.statistics().queue_depth == 29)
+                await wait_for_queue(mem, 29)
                 tg.start_soon(call_while_closing)
                 closing.set()
     assert sorted(answered) == sorted(r.id for r in records)
@@ -345,7 +349,7 @@ async def test_a_dying_writer_fails_every_waiter_and_later_caller(
                 # In flight (1), queued (4), and waiting for room (the rest).
                 for n in range(1, 20):
                     tg.start_soon(add, n)
-                await wait_until(lambda: mem.statistics().queue_depth == 4)
+                await wait_for_queue(mem, 4)
                 await anyio.sleep(0.02)
                 release.set()
             assert len(errors) == 20
