@@ -14,9 +14,9 @@ import urllib.parse
 from collections.abc import AsyncIterator
 from typing import Any
 
-from .apply import storage_error
 from .errors import ClosedError, StorageError
 from .lane import Lane
+from .mutations import storage_error
 from .queries import Query
 from .read import run_query
 from .schema import configure_reader

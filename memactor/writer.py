@@ -21,9 +21,10 @@ import anyio
 import anyio.lowlevel
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from .apply import Quota, apply_batch, enforce_quota, is_full
+from .apply import apply_batch
 from .errors import ClosedError, MemactorError, StorageError, WriterDiedError
 from .lane import Lane
+from .mutations import Quota, enforce_quota, is_full
 from .schema import configure_writer, migrate
 from .stats import WriterCounters
 

@@ -1,4 +1,5 @@
-"""`memactor.apply` (and the schema it writes): the writer's sync SQL on a plain sqlite3 connection.
+"""`memactor.apply` and `memactor.mutations` (and the schema they write): the writer's sync SQL on a plain
+sqlite3 connection.
 
 No event loop here: a group commit is one function call, testable on its own.
 """
@@ -11,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from memactor import apply, codec, schema
-from memactor.apply import Quota, apply_batch, apply_command
+from memactor import apply, codec, mutations, schema
+from memactor.apply import apply_batch
 from memactor.commands import AddRecords, Batch, Command, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
 from memactor.errors import (
     CodecError,
@@ -23,6 +24,7 @@ from memactor.errors import (
     StorageError,
     StorageFullError,
 )
+from memactor.mutations import Quota, apply_command
 from memactor.records import Episode, Fact, Skill
 from memactor.schema import SCHEMA_VERSION, configure_writer, migrate
 
@@ -359,5 +361,5 @@ def test_set_quota_needs_a_quota_object(conn: sqlite3.Connection) -> None:
 def test_storage_error_maps_sqlite_full() -> None:
     full = sqlite3.OperationalError("database or disk is full")
     full.sqlite_errorcode = sqlite3.SQLITE_FULL  # type: ignore[attr-defined]
-    assert isinstance(apply.storage_error(full), StorageFullError)
-    assert type(apply.storage_error(sqlite3.OperationalError("other"))) is StorageError
+    assert isinstance(mutations.storage_error(full), StorageFullError)
+    assert type(mutations.storage_error(sqlite3.OperationalError("other"))) is StorageError

@@ -26,6 +26,7 @@ LAYERS: list[set[str]] = [
     {"schema", "rows"},
     {"filters", "ranking"},
     {"queries"},
+    {"mutations"},
     {"apply", "read"},
     {"lane", "stats", "filelock"},
     {"writer", "readpool"},
