@@ -35,6 +35,7 @@ LAYERS: list[set[str]] = [
     {"batch"},
     {"memory"},
     {"blocking"},
+    {"demo_agents"},
 ]
 CORE = {name: level for level, names in enumerate(LAYERS) for name in names}
 # The top: entry points that may import anything of the package, including modules outside the core.
