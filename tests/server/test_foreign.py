@@ -82,11 +82,11 @@ REQUESTS: dict[str, Request] = {
     "get_by_name in my namespace": lambda m, s: m.skills.get_by_name(s.skill_name, namespace="team-a"),
     "get_by_name in its namespace": lambda m, s: m.skills.get_by_name(s.skill_name, namespace=s.namespace),
     "batch: update": lambda m, s: _batch(m, lambda b: b.episodes.update(s.episode, task="x")),
-    "batch: add, then update": lambda m, s: _batch(
-        m, lambda b: (_add_mine(b), b.facts.update(s.fact, content="x"))
-    ),
+    "batch: add, then update": lambda m, s: _batch(m, lambda b: (_add_mine(b), b.facts.update(s.fact, content="x"))),
     "batch: add, then delete": lambda m, s: _batch(m, lambda b: (_add_mine(b), b.episodes.delete(s.episode))),
-    "batch: record_use, then add": lambda m, s: _batch(m, lambda b: (b.skills.record_use(s.skill, False), _add_mine(b))),
+    "batch: record_use, then add": lambda m, s: _batch(
+        m, lambda b: (b.skills.record_use(s.skill, False), _add_mine(b))
+    ),
     "batch: delete twice": lambda m, s: _batch(m, lambda b: (b.skills.delete(s.skill), b.skills.delete(s.skill))),
     "stream": lambda m, s: _stream(m),
     "stream of its namespace": lambda m, s: _stream(m, namespace=s.namespace),
@@ -215,7 +215,7 @@ async def test_an_add_reusing_a_foreign_id_reveals_nothing_of_the_record(tcp_ser
                 await scoped.episodes.add(copy)
         assert await scoped.episodes.count() == 1  # nothing of the batch was applied
     text = str(conflict.value)
-    for revealing in ("task", "agent_id", "tags", "namespace", FOREIGN_NS, stored.task, "differs", "['"):
+    for revealing in ("'task'", "agent_id", "tags", "'namespace'", FOREIGN_NS, stored.task, "differs", "['"):
         assert revealing not in text, f"{revealing!r} in {text!r}"
     assert foreign.episode in text and "new id" in text  # says what to do
     async with memactor.connect(tcp_server.url, token=ADMIN) as admin:
