@@ -220,3 +220,19 @@ async def test_an_add_reusing_a_foreign_id_reveals_nothing_of_the_record(tcp_ser
     assert foreign.episode in text and "new id" in text  # says what to do
     async with memactor.connect(tcp_server.url, token=ADMIN) as admin:
         assert await admin.episodes.get(foreign.episode) == stored
+
+
+async def test_a_token_of_several_namespaces_names_one_to_search_stream_or_count(db_path: Path) -> None:
+    secret = "two-teams-secret-0123456789"
+    tokens = [*TOKENS, Token.parse(f"ab:{secret}:team-a,team-c")]
+    async with memactor.open(db_path, durability="normal") as memory:
+        async with serving(memory, "tcp://127.0.0.1:0", tokens=tokens) as server:
+            foreign = await _foreign_subject(server)
+            async with memactor.connect(server.url, token=secret) as both:
+                mine = await both.episodes.add(Episode(task="c", namespace="team-c"))
+                # namespace=None never means "every namespace" for a scoped token.
+                for call in (both.episodes.count(), both.episodes.search("secret"), _stream(both)):
+                    with pytest.raises(memactor.AccessDeniedError, match="pass namespace="):
+                        await call
+                assert await both.episodes.count(namespace="team-c") == 1
+                assert [r.id for r in await both.episodes.get_many([mine, foreign.episode])] == [mine]
