@@ -55,6 +55,9 @@ def column_values(record: Record, names: Iterable[str]) -> dict[str, Any]:
 
 def _json_column(record: Record, name: str, value: object) -> str:
     try:
+        # A cheap shape check: a row whose JSON is not what its field holds could not be read back.
+        if not isinstance(value, dict if name == "metadata" else tuple):
+            raise TypeError(f"it holds a {type(value).__name__}")
         return _dumps(value)
     except (ValueError, TypeError, RecursionError) as exc:
         # Records are checked when built, so only a record changed behind its checks gets here: refuse it
