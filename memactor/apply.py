@@ -126,7 +126,7 @@ def _decode(frame: bytes, trusted: bool) -> Command | CodecError:
         return decode(frame, validate=not trusted)
     except CodecError as exc:
         return exc
-    except Exception as exc:  # `decode` maps what it expects; anything else is still this frame's failure
+    except Exception as exc:  # noqa: BLE001 - `decode` maps what it expects; anything else is this frame's
         return CodecError(f"bytes do not decode to a command: {type(exc).__name__}: {exc}")
 
 

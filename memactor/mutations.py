@@ -3,8 +3,8 @@ transaction that `memactor.apply.apply_batch` opened, testable without an event 
 
 `apply_command` applies one command and returns its result or raises the `CommandError` that rejects it;
 isolating it from the rest of its group commit is the caller's job (`memactor.failures` tells it whether any
-other exception is that command's failure, and which typed error it becomes, or the batch's). The ``max_size`` quota (`Quota`) lives
-here too, since adds and deletes are what it limits.
+other exception is that command's failure, and which typed error it becomes, or the batch's). The
+``max_size`` quota (`Quota`) lives here too, since adds and deletes are what it limits.
 """
 
 from __future__ import annotations

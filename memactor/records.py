@@ -3,8 +3,8 @@
 Records validate themselves on construction, so a record that exists is storable; lists given for tuple
 fields are turned into tuples. Records are values: ``metadata`` is copied into a read-only form
 (`memactor.frozen`) before it is checked, so nothing done to a record, or to the dict it was built from,
-after it was built can change what gets written. `id` is generated client-side and time-ordered, so a batch can refer to ids
-it creates and a retried add with the same id is idempotent.
+after it was built can change what gets written. `id` is generated client-side and time-ordered, so a
+batch can refer to ids it creates and a retried add with the same id is idempotent.
 """
 
 from __future__ import annotations

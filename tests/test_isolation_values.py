@@ -26,7 +26,7 @@ import memactor
 import memactor.writer
 from memactor import Episode, Fact, InvalidInputError, MemactorError, Skill, codec
 from memactor.apply import apply_batch
-from memactor.commands import AddRecords, Batch, Command, Ping, UpdateRecord
+from memactor.commands import AddRecords, Batch, Command, UpdateRecord
 from memactor.rows import from_row, insert_values
 from memactor.schema import configure_writer, migrate
 from memactor.stores import update_command
@@ -193,6 +193,7 @@ def test_an_untrusted_frame_of_a_poisoned_record_is_refused_alone(conn: sqlite3.
 
 
 # --- the writer survives every command: 64 callers through memactor.open ---------------------------------
+
 
 @pytest.fixture
 def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Gate]:

@@ -26,8 +26,16 @@ from memactor.rows import COLUMNS, from_row, select_list
 from memactor.schema import TABLES, configure_writer, migrate
 
 texts = st.text(max_size=8)
-json_leaf = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False) | texts
-json_value = st.recursive(json_leaf, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3))
+json_leaf = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | texts
+)
+json_value = st.recursive(
+    json_leaf, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3)
+)
 POISON_VALUES = [
     math.nan,
     math.inf,
@@ -52,7 +60,10 @@ IDS = ["e1", "e2", "f1", "s1", "missing"]
 @st.composite
 def records(draw: st.DrawFn) -> Any:
     kind = draw(st.sampled_from(["episode", "fact", "skill"]))
-    common = {"metadata": draw(st.dictionaries(texts, json_value, max_size=3)), "tags": tuple(draw(st.lists(texts, max_size=2)))}
+    common = {
+        "metadata": draw(st.dictionaries(texts, json_value, max_size=3)),
+        "tags": tuple(draw(st.lists(texts, max_size=2))),
+    }
     if draw(st.booleans()):
         common["id"] = draw(st.sampled_from(IDS))
     if kind == "episode":
@@ -80,7 +91,14 @@ def commands(draw: st.DrawFn, depth: int = 0) -> Command:
     if choice <= 1:
         return AddRecords(tuple(draw(st.lists(records(), min_size=1, max_size=3))))
     if choice == 2:
-        changes = draw(st.dictionaries(st.sampled_from(["task", "content", "name", "tags", "metadata", "uses", "x"]), json_value, min_size=1, max_size=2))
+        changes = draw(
+            st.dictionaries(
+                st.sampled_from(["task", "content", "name", "tags", "metadata", "uses", "x"]),
+                json_value,
+                min_size=1,
+                max_size=2,
+            )
+        )
         kind, record_id = draw(st.sampled_from(["episode", "fact", "skill"])), draw(st.sampled_from(IDS))
         return _safe(lambda: UpdateRecord(kind, record_id, changes, draw(st.none() | st.integers(1, 3)), 1.0))  # type: ignore[no-any-return]
     if choice == 3:
@@ -100,7 +118,11 @@ wire_values = st.recursive(
 )
 arbitrary_frames = st.one_of(
     st.binary(max_size=40),
-    st.builds(lambda tag, rest: msgpack.packb([tag, *rest], use_bin_type=True), st.integers(0, 8), st.lists(wire_values, max_size=5)),
+    st.builds(
+        lambda tag, rest: msgpack.packb([tag, *rest], use_bin_type=True),
+        st.integers(0, 8),
+        st.lists(wire_values, max_size=5),
+    ),
 )
 
 
@@ -112,7 +134,9 @@ def _frame(command: Command) -> bytes | None:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(st.lists(st.one_of(commands().map(lambda c: (c, True)), arbitrary_frames.map(lambda f: (f, False))), max_size=12))
+@given(
+    st.lists(st.one_of(commands().map(lambda c: (c, True)), arbitrary_frames.map(lambda f: (f, False))), max_size=12)
+)
 def test_every_command_gets_a_value_or_a_typed_error_and_the_good_ones_commit(batch: list[tuple[Any, bool]]) -> None:
     frames: list[bytes] = []
     trusted: list[bool] = []
