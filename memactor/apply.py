@@ -5,8 +5,12 @@ command rolls back alone), the batch's new rows added to the text index, ``COMMI
 with one statement is isolated by SQLite's statement rollback; only commands of several statements
 (`AddRecords` of many records, `Batch`) pay for a ``SAVEPOINT``. Consecutive one-record adds are inserted with
 one ``executemany``, and one by one if any of them is refused, so each still gets its own outcome. It returns
-one outcome per command, a value or the `CommandError` / `CodecError` that rejected it, and raises
-`StorageError` when the batch as a whole failed. What each command does is `memactor.mutations`.
+one outcome per command, a value or the typed error that rejected it, and raises `StorageError` when the batch
+as a whole failed. What each command does is `memactor.mutations`.
+
+The writer survives every command: whatever one command raises while it is decoded or applied (`Exception`,
+not cancellation) becomes that command's typed error (`memactor.failures.command_error`) and the rest of its
+group commit commits. Only a failure of the connection or of the transaction fails the batch.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ import sqlite3
 from collections.abc import Sequence
 
 from .codec import decode
-from .commands import AddRecords, Batch, Command
-from .errors import CodecError, CommandError, ConflictError, MemactorError, StorageError, StorageFullError
-from .mutations import Quota, add_all_new, apply_command, is_full, storage_error
+from .commands import AddRecords, Batch, Command, DeleteRecord, RecordUse, UpdateRecord
+from .errors import CodecError, StorageError, StorageFullError
+from .failures import breaks_batch, command_error, storage_error
+from .mutations import Quota, add_all_new, apply_command
 from .records import Record
 from .schema import index_new_rows
 
@@ -35,15 +40,23 @@ def apply_batch(
         frames: Commands encoded by `memactor.codec.encode`.
         quota: The quota to keep, if any.
         trusted: Per frame, whether it was encoded in process from validated records (its records are
-            then not validated again); frames without an entry are validated.
+            then not validated again); frames without an entry are validated. Trust is earned: records are
+            frozen values, so what was checked when a record was built is what was encoded. Trusted frames
+            still meet the writer's own cheap checks on their way into SQLite (strict JSON with
+            ``allow_nan=False`` for metadata, msgpack's str-only map keys, SQLite's 64-bit integers and
+            constraints), and a record that fails one (changed behind its checks, through
+            ``object.__setattr__`` say) gets `InvalidInputError` as its outcome, not the writer's death.
+            Full validation is not repeated: it is most of a decode's cost.
 
     Returns:
-        One outcome per frame: the command's result, or the `CommandError` / `CodecError` that rejected it
-        (its effects rolled back, the rest of the batch unaffected). When the file is full, each command is
+        One outcome per frame: the command's result, or the `CommandError` / `CodecError` (or, for a SQLite
+        failure confined to it, `StorageError`) that rejected it (its effects rolled back, the rest of the
+        batch unaffected). When the file is full, each command is
         applied in a transaction of its own and one that does not fit gets `StorageFullError` as its outcome.
 
     Raises:
-        StorageError: SQLite failed outside one command's isolation; nothing of the batch was committed.
+        StorageError: the connection or the transaction failed (I/O error, a malformed file, ``BEGIN`` or
+            ``COMMIT`` failing, SQLite rolling the transaction back); nothing of the batch was committed.
     """
     quota = quota or Quota()
     try:
@@ -75,7 +88,7 @@ def _apply_all(
         while index < len(commands):
             run = _single_adds(commands, index)
             # Agents mostly add one record each: a run of them is one executemany unless one of them is a
-            # retry or a conflict, which the one-by-one path below tells apart.
+            # retry, a conflict or cannot be stored, which the one-by-one path below tells apart.
             if len(run) > 1 and add_all_new(conn, run):
                 outcomes.extend([record.id] for record in run)
             else:
@@ -84,15 +97,28 @@ def _apply_all(
         index_new_rows(conn)
         conn.execute("COMMIT")
     except sqlite3.Error as exc:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        _roll_back(conn, exc)
         raise storage_error(exc) from exc
-    except BaseException:
-        # Not SQLite's failure but ours: undo the batch and let the writer decide it cannot go on.
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+    except Exception as exc:
+        # Each command's own failures became its outcome above: this is the batch's (its text index,
+        # a broken connection). The writer must hear it as the batch's StorageError and go on.
+        _roll_back(conn, exc)
+        raise StorageError(f"the group commit failed: {type(exc).__name__}: {exc}") from exc
+    except BaseException as exc:
+        # Cancellation, KeyboardInterrupt: not a failure of the batch, and never wrapped.
+        _roll_back(conn, exc)
         raise
     return outcomes
+
+
+def _roll_back(conn: sqlite3.Connection, cause: BaseException) -> None:
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        # The connection is broken: the caller raises `cause`, which says why, and the writer replaces the
+        # connection; this failure rides along as a note rather than hiding the cause.
+        cause.add_note(f"and the rollback failed too: {exc!r}")
 
 
 def _decode(frame: bytes, trusted: bool) -> Command | CodecError:
@@ -100,6 +126,8 @@ def _decode(frame: bytes, trusted: bool) -> Command | CodecError:
         return decode(frame, validate=not trusted)
     except CodecError as exc:
         return exc
+    except Exception as exc:  # noqa: BLE001 - `decode` maps what it expects; anything else is this frame's
+        return CodecError(f"bytes do not decode to a command: {type(exc).__name__}: {exc}")
 
 
 def _single_adds(commands: Sequence[Command | CodecError], start: int) -> list[Record]:
@@ -120,16 +148,14 @@ def _apply_isolated(conn: sqlite3.Connection, command: Command | CodecError, quo
         conn.execute("SAVEPOINT command")
     try:
         result = apply_command(conn, command, quota)
-    except (CommandError, sqlite3.IntegrityError, sqlite3.OperationalError) as exc:
-        if isinstance(exc, sqlite3.OperationalError) and not is_full(exc):
-            raise
-        if not conn.in_transaction:
-            # SQLite rolled the whole transaction back itself; the batch cannot continue.
+    except Exception as exc:
+        if breaks_batch(conn, exc):
             raise
         if savepoint:
             conn.execute("ROLLBACK TO command")
             conn.execute("RELEASE command")
-        return _as_command_error(exc)
+        # Without a savepoint the command wrote with one statement at most, which SQLite rolled back alone.
+        return command_error(exc, _describe(command))
     if savepoint:
         conn.execute("RELEASE command")
     return result
@@ -140,9 +166,19 @@ def _needs_savepoint(command: Command) -> bool:
     return isinstance(command, Batch) or (isinstance(command, AddRecords) and len(command.records) > 1)
 
 
-def _as_command_error(exc: Exception) -> MemactorError:
-    if isinstance(exc, MemactorError):
-        return exc
-    if isinstance(exc, sqlite3.IntegrityError):
-        return ConflictError(f"constraint failed: {exc}")
-    return storage_error(exc)  # type: ignore[arg-type]
+def _describe(command: Command) -> str:
+    """Name a command for an error message: what it was and which record it was for."""
+    match command:
+        case AddRecords(records=(record,)):
+            return f"add of {record.KIND} {record.id}"
+        case AddRecords(records=records):
+            return f"add of {len(records)} records"
+        case UpdateRecord(kind=kind, id=record_id):
+            return f"update of {kind} {record_id}"
+        case DeleteRecord(kind=kind, id=record_id):
+            return f"delete of {kind} {record_id}"
+        case RecordUse(id=record_id):
+            return f"record_use of skill {record_id}"
+        case Batch(commands=commands):
+            return f"batch of {len(commands)} commands"
+    return type(command).__name__

@@ -16,6 +16,7 @@ import msgpack
 
 from .commands import AddRecords, Batch, Command, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
 from .errors import CodecError, MemactorError
+from .frozen import freeze
 from .records import Episode, Fact, Record, Skill, unchecked_builder
 
 __all__ = ["decode", "encode", "ext", "pack", "unpack"]
@@ -124,7 +125,7 @@ def _command_from_wire(wire: object, validate: bool = True) -> Command:
         raise CodecError(f"{cls.__name__} takes {expected} fields, not {len(fields)}")
     if cls is UpdateRecord:
         kind, record_id, changes, expect_version, at = fields
-        return UpdateRecord(kind, record_id, _thaw(changes), expect_version, at)
+        return UpdateRecord(kind, record_id, changes, expect_version, at)  # it checks and freezes them
     return cls(*fields)  # type: ignore[no-any-return]
 
 
@@ -144,24 +145,14 @@ def _record_from_wire(wire: object, validate: bool = True) -> Record:
     if len(wire) - 1 != len(names):
         raise CodecError(f"{cls.__name__} takes {len(names)} fields, not {len(wire) - 1}")
     if validate:
-        values = dict(zip(names, wire[1:], strict=True))
-        values["metadata"] = _thaw(values["metadata"])
-        return cls(**values)  # type: ignore[no-any-return]
+        # The record checks its metadata and copies it into its frozen form (arrays decode as tuples).
+        return cls(**dict(zip(names, wire[1:], strict=True)))  # type: ignore[no-any-return]
     # Validation is most of a decode's cost, and the record was validated when it was built.
     return _UNCHECKED[cls](wire)
 
 
-def _thaw(value: Any) -> Any:
-    """Turn decoded tuples back into lists inside JSON-like mappings, as users wrote them."""
-    if isinstance(value, tuple):
-        return [_thaw(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _thaw(v) for k, v in value.items()}
-    return value
-
-
 # Trusted frames skip validation; their wire arrays start with the record's tag, hence offset 1.
-_UNCHECKED = {cls: unchecked_builder(cls, {"metadata": _thaw}, offset=1) for cls in _RECORD_TAGS}
+_UNCHECKED = {cls: unchecked_builder(cls, {"metadata": freeze}, offset=1) for cls in _RECORD_TAGS}
 
 
 # The server protocol (`memactor.wire`, `memactor.payloads`) frames its messages with these, so msgpack

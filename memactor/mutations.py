@@ -2,8 +2,9 @@
 transaction that `memactor.apply.apply_batch` opened, testable without an event loop.
 
 `apply_command` applies one command and returns its result or raises the `CommandError` that rejects it;
-isolating it from the rest of its group commit is the caller's job. The ``max_size`` quota (`Quota`) lives
-here too, since adds and deletes are what it limits.
+isolating it from the rest of its group commit is the caller's job (`memactor.failures` tells it whether any
+other exception is that command's failure, and which typed error it becomes, or the batch's). The
+``max_size`` quota (`Quota`) lives here too, since adds and deletes are what it limits.
 """
 
 from __future__ import annotations
@@ -16,18 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .commands import AddRecords, Batch, Command, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
-from .errors import (
-    CommandError,
-    ConflictError,
-    InvalidInputError,
-    NotFoundError,
-    StorageError,
-    StorageFullError,
-)
+from .errors import CommandError, ConflictError, InvalidInputError, NotFoundError
+from .failures import breaks_batch, command_error, is_full, storage_error
 from .records import Record
 from .rows import COLUMNS, column_values, from_row, insert_values, select_list, to_row
 from .schema import TABLES
 
+# `is_full` and `storage_error` are re-exported: the writer learned them here.
 __all__ = ["Quota", "add_all_new", "apply_command", "enforce_quota", "is_full", "storage_error"]
 
 # Columns a retried add may differ in and still be the same record: the writer maintains them.
@@ -48,18 +44,6 @@ class Quota:
         # FTS5 needs new pages even to delete, so ordinary writes stop short of a reserve kept for deletes.
         hard = self.hard_pages()
         return max(1, hard - max(64, hard // 50))
-
-
-def storage_error(exc: sqlite3.Error) -> StorageError:
-    """Map a SQLite error to `StorageFullError` (quota or disk full) or `StorageError`."""
-    if is_full(exc):
-        return StorageFullError(f"the database is full (max_size quota or disk): {exc}")
-    return StorageError(f"SQLite failed: {exc}")
-
-
-def is_full(exc: sqlite3.Error) -> bool:
-    """Whether SQLite failed for want of room: the quota (``max_page_count``) or the disk."""
-    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
 
 
 def apply_command(conn: sqlite3.Connection, command: Command, quota: Quota | None = None) -> Any:
@@ -100,8 +84,12 @@ def add_all_new(conn: sqlite3.Connection, records: Sequence[Record]) -> bool:
     """Insert many records with one ``executemany`` per kind (bulk adds: ~2x fewer us a row).
 
     Serves both one `AddRecords` of many records and a run of one-record `AddRecords` from different callers.
-    Returns False, with nothing inserted (it rolls back its own savepoint), when some id already exists or a
-    skill name is taken: the caller then adds them one by one, which tells a retry (no-op) from a conflict.
+    Returns False, with nothing inserted (it rolls back its own savepoint), when some id already exists, a
+    skill name is taken or a record cannot be stored: the caller then adds them one by one, which tells a
+    retry (no-op) from a conflict and gives a record that cannot be stored its own error.
+
+    Raises:
+        sqlite3.Error: the connection or its transaction failed (see `breaks_batch`).
     """
     now = time.time()
     kinds = dict.fromkeys(record.KIND for record in records)
@@ -111,7 +99,10 @@ def add_all_new(conn: sqlite3.Connection, records: Sequence[Record]) -> bool:
         for kind in kinds:
             rows = [insert_values(record, now) for record in records if record.KIND == kind]
             inserted += conn.executemany(_INSERT[kind], rows).rowcount
-    except sqlite3.IntegrityError:
+    except Exception as exc:
+        # One record that cannot be stored (or a constraint): the one-by-one path gives it its own error.
+        if breaks_batch(conn, exc):
+            raise
         inserted = -1
     if inserted != len(records):
         conn.execute("ROLLBACK TO bulk")
@@ -208,6 +199,10 @@ def _batch(conn: sqlite3.Connection, commands: Sequence[Command], quota: Quota |
             raise type(exc)(f"batch command {index} ({type(command).__name__}): {exc}") from exc
         except sqlite3.IntegrityError as exc:
             raise ConflictError(f"batch command {index} ({type(command).__name__}): {exc}") from exc
+        except Exception as exc:
+            if breaks_batch(conn, exc):
+                raise
+            raise command_error(exc, f"batch command {index} ({type(command).__name__})") from exc
     return results
 
 

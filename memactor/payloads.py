@@ -15,6 +15,7 @@ from typing import Any
 from .codec import ext, pack, unpack
 from .errors import CodecError, MemactorError
 from .filters import Filters
+from .frozen import freeze
 from .queries import Count, Get, GetByName, Page, Query, Search
 from .ranking import SearchWeights
 from .records import Episode, Fact, Hit, Record, Skill
@@ -128,8 +129,11 @@ def _record(fields: list[Any]) -> Record:
     if cls is None:
         raise CodecError("malformed record in a result")
     # The server built these records from its own rows: skip re-validating them (most of a decode's cost),
-    # as `memactor.codec` does for trusted frames. Arrays are tuple fields; metadata stays as decoded.
+    # as `memactor.codec` does for trusted frames. Arrays are tuple fields; metadata is frozen, as the
+    # server's own copy was.
     record = object.__new__(cls)
     for name, value in zip(_RECORD_FIELDS[cls], fields[1:], strict=True):
+        if name == "metadata":
+            value = freeze(value)
         object.__setattr__(record, name, tuple(value) if type(value) is list else value)
     return record  # type: ignore[no-any-return]

@@ -1,8 +1,10 @@
 """The three kinds of memory as frozen records, and the search `Hit`.
 
 Records validate themselves on construction, so a record that exists is storable; lists given for tuple
-fields are turned into tuples. `id` is generated client-side and time-ordered, so a batch can refer to ids
-it creates and a retried add with the same id is idempotent.
+fields are turned into tuples. Records are values: ``metadata`` is copied into a read-only form
+(`memactor.frozen`) before it is checked, so nothing done to a record, or to the dict it was built from,
+after it was built can change what gets written. `id` is generated client-side and time-ordered, so a
+batch can refer to ids it creates and a retried add with the same id is idempotent.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeAlias
 
+from .frozen import EMPTY
 from .validate import (
     check_float,
     check_id,
@@ -52,7 +55,7 @@ class _Base:
     namespace: str = "default"
     agent_id: str | None = None
     tags: tuple[str, ...] = ()
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     created_at: float | None = None
     updated_at: float | None = None
     version: int = 0
@@ -64,7 +67,7 @@ class _Base:
         check_text("namespace", self.namespace, required=True)
         check_optional_text("agent_id", self.agent_id)
         _coerce(self, "tags", check_text_tuple("tags", self.tags))
-        check_metadata("metadata", self.metadata)
+        _coerce(self, "metadata", check_metadata("metadata", self.metadata))
         for name in ("created_at", "updated_at"):
             _coerce(self, name, check_optional_float(name, getattr(self, name)))
         check_int("version", self.version)

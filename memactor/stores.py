@@ -51,11 +51,12 @@ def _as_tuple(name: str, values: Iterable[Any]) -> tuple[Any, ...]:
 def update_command(kind: str, record_id: str, expect_version: int | None, changes: dict[str, Any]) -> UpdateRecord:
     """Build an update command, validating ``changes`` against the record type first."""
     check_id("id", record_id)
+    command = UpdateRecord(kind, record_id, changes, expect_version, time.time())  # a frozen copy of changes
     try:
-        dataclasses.replace(_PROTOTYPES[kind], **changes)
+        dataclasses.replace(_PROTOTYPES[kind], **command.changes)
     except TypeError as exc:
         raise InvalidInputError(f"update of {kind} {record_id}: {exc}") from None
-    return UpdateRecord(kind, record_id, dict(changes), expect_version, time.time())
+    return command
 
 
 class Store(Generic[R]):

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from .errors import InvalidInputError
+from .frozen import EMPTY, FrozenDict, FrozenList
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -110,26 +111,51 @@ def check_limit(value: object) -> int:
     return check_int("limit", value, low=1, high=MAX_LIMIT)
 
 
-def check_metadata(name: str, value: object) -> dict[str, Any]:
-    """Return ``value`` if it is a strict-JSON object: str keys, finite numbers, 64-bit ints, bounded depth."""
+def check_metadata(name: str, value: object) -> FrozenDict:
+    """Return a frozen copy of ``value`` if it is a strict-JSON object: str keys, finite numbers, 64-bit ints,
+    bounded depth.
+
+    The copy is made first and then checked, so what passed is exactly what the record keeps, whatever
+    happens to ``value`` afterwards. A `FrozenDict` cannot change, so it is checked and kept as it is.
+    """
+    if type(value) is FrozenDict:
+        if value:  # most records carry none: the shared empty one
+            _check_json(name, value, 0)
+        return value
     if not isinstance(value, dict):
         raise InvalidInputError(f"{name} must be a dict, not {type(value).__name__}")
-    _check_json(name, value, 0)
+    frozen: FrozenDict = _checked_copy(name, value, 0)
+    return frozen
+
+
+def _checked_copy(path: str, value: object, depth: int) -> Any:
+    """Check one JSON value and return it with every dict and list in it copied into its frozen form."""
+    if depth > MAX_METADATA_DEPTH:
+        raise InvalidInputError(f"{path} is nested deeper than {MAX_METADATA_DEPTH} levels")
+    # Records are built on every call: plain leaves skip building a path that only an error would use.
+    if isinstance(value, (list, tuple)):
+        items = FrozenList(value)
+        for i, item in enumerate(items):
+            if not _plain(item):
+                list.__setitem__(items, i, _checked_copy(f"{path}[{i}]", item, depth + 1))
+        return items
+    if isinstance(value, dict):
+        if not value:
+            return EMPTY
+        mapping = FrozenDict(value)
+        for key, item in mapping.items():
+            if type(key) is not str or not _plain(key):
+                _check_key(path, key)
+            if not _plain(item):
+                dict.__setitem__(mapping, key, _checked_copy(f"{path}[{key!r}]", item, depth + 1))
+        return mapping
+    _check_leaf(path, value)
     return value
 
 
 def _check_json(path: str, value: object, depth: int) -> None:
     if depth > MAX_METADATA_DEPTH:
         raise InvalidInputError(f"{path} is nested deeper than {MAX_METADATA_DEPTH} levels")
-    if value is None or isinstance(value, bool):
-        return
-    if isinstance(value, (int, float)):
-        check_float(path, value)
-        return
-    if isinstance(value, str):
-        check_text(path, value)
-        return
-    # Records are built on every call: plain leaves skip building a path that only an error would use.
     if isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
             if not _plain(item):
@@ -137,12 +163,28 @@ def _check_json(path: str, value: object, depth: int) -> None:
         return
     if isinstance(value, dict):
         for key, item in value.items():
-            if not isinstance(key, str):
-                raise InvalidInputError(f"{path} has a key of type {type(key).__name__}; JSON keys are str")
-            if not _plain(key):
-                check_text(f"{path} key", key)
+            if type(key) is not str or not _plain(key):
+                _check_key(path, key)
             if not _plain(item):
                 _check_json(f"{path}[{key!r}]", item, depth + 1)
+        return
+    _check_leaf(path, value)
+
+
+def _check_key(path: str, key: object) -> None:
+    if not isinstance(key, str):
+        raise InvalidInputError(f"{path} has a key of type {type(key).__name__}; JSON keys are str")
+    check_text(f"{path} key", key)
+
+
+def _check_leaf(path: str, value: object) -> None:
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, (int, float)):
+        check_float(path, value)
+        return
+    if isinstance(value, str):
+        check_text(path, value)
         return
     raise InvalidInputError(f"{path} holds a {type(value).__name__}, which is not JSON")
 

@@ -17,6 +17,7 @@ from memactor.apply import apply_batch
 from memactor.commands import AddRecords, Batch, Command, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
 from memactor.errors import (
     CodecError,
+    CommandError,
     ConflictError,
     InvalidInputError,
     NotFoundError,
@@ -195,7 +196,7 @@ def test_a_busy_file_fails_the_whole_batch_with_storage_error(conn: sqlite3.Conn
     assert rows(db_path, "SELECT count(*) FROM episodes") == [(0,)]
 
 
-def test_an_unexpected_error_rolls_back_and_propagates(
+def test_an_unexpected_error_fails_its_command_alone(
     conn: sqlite3.Connection, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real = apply.apply_command
@@ -209,7 +210,29 @@ def test_an_unexpected_error_rolls_back_and_propagates(
         return real(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(apply, "apply_command", second_call_breaks)
-    with pytest.raises(RuntimeError, match="bug"):
+    e = Episode(task="a")
+    outcomes = apply_batch(conn, frames(AddRecords((e,)), Ping(), Ping()))
+    assert outcomes[0] == [e.id] and outcomes[2] is None
+    assert type(outcomes[1]) is CommandError and "RuntimeError: bug" in str(outcomes[1])
+    assert not conn.in_transaction
+    assert rows(db_path, "SELECT count(*) FROM episodes") == [(1,)]
+
+
+def test_an_interrupt_is_not_a_command_error_it_rolls_back_and_propagates(
+    conn: sqlite3.Connection, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = apply.apply_command
+    calls = 0
+
+    def second_call_interrupted(*args: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise KeyboardInterrupt
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(apply, "apply_command", second_call_interrupted)
+    with pytest.raises(KeyboardInterrupt):
         apply_batch(conn, frames(AddRecords((Episode(task="a"),)), Ping()))
     assert not conn.in_transaction
     assert rows(db_path, "SELECT count(*) FROM episodes") == [(0,)]

@@ -7,6 +7,7 @@ import pytest
 
 from memactor import CodecError, Episode, Fact, Skill, codec
 from memactor.commands import AddRecords, Batch, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
+from memactor.frozen import FrozenList
 
 EXAMPLES = [
     AddRecords((Episode(task="t", steps=("a",), success=True, reward=1.5, metadata={"k": [1, {"x": None}]}),)),
@@ -38,7 +39,9 @@ def test_metadata_lists_come_back_as_lists() -> None:
     decoded = codec.decode(codec.encode(command))
     assert isinstance(decoded, UpdateRecord)
     assert decoded.changes["metadata"]["l"] == [1, [2]]
-    assert type(decoded.changes["metadata"]["l"]) is list
+    # Read-only lists: equal to the lists users wrote, and what JSON and msgpack encode as arrays.
+    assert isinstance(decoded.changes["metadata"]["l"], list)
+    assert type(decoded.changes["metadata"]["l"]) is FrozenList
 
 
 def test_tags_are_stable() -> None:

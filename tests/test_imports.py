@@ -19,11 +19,12 @@ PACKAGE = Path(memactor.__file__).parent
 # Low to high. A module may import only modules of a strictly lower layer.
 LAYERS: list[set[str]] = [
     {"errors"},
+    {"frozen"},
     {"validate"},
     {"records"},
     {"commands"},
     {"codec"},
-    {"schema", "rows"},
+    {"schema", "rows", "failures"},
     {"filters", "ranking"},
     {"queries"},
     {"mutations"},
@@ -40,7 +41,7 @@ LAYERS: list[set[str]] = [
 CORE = {name: level for level, names in enumerate(LAYERS) for name in names}
 # The top: entry points that may import anything of the package, including modules outside the core.
 TOP = {"demo", "cli", "__main__", "__init__"}
-SYNC_SQL = ["apply", "read", "rows", "schema"]
+SYNC_SQL = ["apply", "failures", "read", "rows", "schema"]
 ASYNC_MODULES = {"anyio", "asyncio", "aiosqlite", "trio", "sniffio"}
 
 

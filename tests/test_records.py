@@ -23,7 +23,6 @@ def test_new_id_is_time_ordered_and_unique() -> None:
     assert first < later
 
 
-
 def test_a_forked_child_does_not_repeat_its_parents_ids() -> None:
     # Ids come from a seeded PRNG: a child that kept its parent's state would draw the same random halves.
     read_end, write_end = os.pipe()
@@ -37,6 +36,7 @@ def test_a_forked_child_does_not_repeat_its_parents_ids() -> None:
         childs = pipe.read().decode()
     os.waitpid(pid, 0)
     assert len(childs) == 16 and childs != parents
+
 
 def test_each_record_gets_its_own_id() -> None:
     assert Episode(task="t").id != Episode(task="t").id

@@ -7,6 +7,7 @@ import math
 import pytest
 
 from memactor.errors import InvalidInputError
+from memactor.frozen import FrozenDict, FrozenList
 from memactor.validate import (
     INT64_MAX,
     INT64_MIN,
@@ -120,7 +121,10 @@ def test_check_limit_bounds() -> None:
 
 def test_check_metadata_accepts_strict_json() -> None:
     value = {"a": [1, 2.5, None, True, "s", {"b": []}], "c": {}, "big": INT64_MAX, "small": INT64_MIN}
-    assert check_metadata("metadata", value) is value
+    checked = check_metadata("metadata", value)
+    # A read-only copy, equal to what was given: records keep what was checked, whatever happens to `value`.
+    assert checked == value and checked is not value
+    assert type(checked) is FrozenDict and type(checked["a"]) is FrozenList
 
 
 @pytest.mark.parametrize(

@@ -304,6 +304,29 @@ async def _drain(stream: Any) -> list[Any]:
     return [page async for page in stream]
 
 
+async def poisoned(h: Harness) -> None:
+    """Records changed behind their checks (``object.__setattr__``: ordinary changes raise TypeError now),
+    sent as trusted in-process frames: each fails alone with a typed error, or is stored and reads back."""
+    mem = h.mem
+    fields = ["metadata", "tags", "steps", "created_at", "importance", "reward", "task", "namespace", "success"]
+    values: list[Any] = [*HOSTILE_VALUES, {"s": math.nan}, {"a": [1, {"b": math.inf}]}, {"d": nest(60)}, (1,)]
+    for field in fields:
+        for value in values:
+            record = Episode(task="poisoned", namespace="hostile")
+            object.__setattr__(record, field, value)
+
+            async def add(record: Episode = record, many: bool = False) -> bool:
+                if many:
+                    await mem.episodes.add_many([Episode(task="ok", namespace="hostile"), record])
+                else:
+                    await mem.episodes.add(record)
+                await mem.episodes.get(record.id)  # what was stored reads back
+                return True
+
+            await h.attempt(f"poisoned {field} <- {value!r:.30}", add, bool)
+            await h.attempt(f"poisoned add_many {field} <- {value!r:.30}", lambda a=add: a(many=True), bool)
+
+
 def raw_frames(rng: random.Random) -> list[bytes]:
     """Truncated, unknown-tag, wrongly typed and random msgpack frames."""
     valid = [
@@ -401,6 +424,7 @@ def test_hostile_inputs(tmp_path: Path) -> None:
             await mem.skills.add(Skill(name="victim skill", namespace=VICTIM_NS))
             h.victim = await h.snapshot()
             await records_and_arguments(h, zebra)
+            await poisoned(h)
             await raw(h, rng)
             assert h.count >= 500, f"only {h.count} hostile inputs"
             assert not h.failures, f"{len(h.failures)} of {h.count} inputs mishandled:\n" + "\n".join(h.failures[:40])
