@@ -70,10 +70,12 @@ class Server:
         self.memory = memory
         self.endpoint = Endpoint.parse(listen)
         if self.endpoint.scheme == "tcp" and not tokens:
-            raise InvalidInputError("TCP needs at least one token (--token NAME:SECRET); a Unix socket does not")
+            raise InvalidInputError(
+                "TCP needs at least one token (--token-file FILE or MEMACTOR_TOKENS); a Unix socket does not"
+            )
         self.tokens = tuple(tokens)
         self.limits = limits or Limits()
-        self.sessions = sessions or Sessions()
+        self.sessions = sessions if sessions is not None else Sessions()
         self.write_budget = ByteBudget(max_queued_write_bytes)
         # Tells clients whether a reconnect reached the same server process (see `memactor.client`).
         self.instance = secrets.token_hex(16)
