@@ -101,9 +101,10 @@ async def test_a_64_mib_handshake_leaves_the_server_small_and_serving(serve_proc
     pid, url = serve_process
     await probe(url)  # everything a normal client needs is loaded before the baseline
     baseline = rss_peak(pid)
-    token = "x" * (64 * MIB)
+    # Just within the 64 MiB frame limit that requests have: only a handshake limit of its own refuses it.
+    token = "x" * (64 * MIB - 100)
     frame = pack_frame(0, MessageType.HELLO, {"protocol": PROTOCOL_VERSION, "session": "s", "token": token})
-    assert len(frame) > 64 * MIB
+    assert 63 * MIB < len(frame) - 4 <= 64 * MIB
     stream = await Endpoint.parse(url).connect()
     async with anyio.create_task_group() as group:
         # Send all of it if the server reads it, while the probe runs beside it.
@@ -145,7 +146,10 @@ async def test_idle_unauthenticated_connections_are_few_and_make_room_for_real_c
     db_path: Path, socket_dir: Path
 ) -> None:
     async with memactor.open(db_path, durability="normal") as memory:
-        async with serving(memory, f"unix://{socket_dir}/s.sock", max_unauthenticated=8) as server:
+        # The handshake deadline is far away: only the cap can close the idle connections in this test.
+        limits = Limits(handshake_timeout=600)
+        url = f"unix://{socket_dir}/s.sock"
+        async with serving(memory, url, max_unauthenticated=8, limits=limits) as server:
             idle = [await Endpoint.parse(server.url).connect() for _ in range(40)]
             await probe(server.url)
             # The oldest were closed to keep at most 8 waiting: they see the end of their stream.
