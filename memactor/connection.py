@@ -14,8 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,12 +22,11 @@ import anyio
 from anyio.abc import ByteStream, TaskGroup
 
 from .budget import ByteBudget
-from .codec import decode
 from .errors import AccessDeniedError, CodecError, MemactorError
 from .frames import FrameReader, Outbox
+from .guard import execute_as
 from .payloads import decode_query, encode_value
-from .queries import MAX_GET_MANY, Get
-from .scope import FULL_ACCESS, authenticate, check_command, check_query, check_records, filter_result
+from .scope import FULL_ACCESS, authenticate, check_query, filter_result, visible_statistics
 from .sessions import Session
 from .wire import (
     HANDSHAKE_MAX_FRAME,
@@ -174,7 +172,7 @@ class ServerConnection:
             "namespaces": None if grant.namespaces is None else sorted(grant.namespaces),
             "max_in_flight": self._limits.max_in_flight,
             "max_frame": self._limits.max_frame,
-            "statistics": server.memory.statistics(),
+            "statistics": visible_statistics(grant, server.memory.statistics()),
         }
 
     async def _refuse(self, exc: BaseException) -> None:
@@ -237,7 +235,7 @@ class ServerConnection:
                 query = check_query(self._grant, decode_query(message.payload))
                 return filter_result(self._grant, query, await self._server.memory.query(query))
             case MessageType.STATS:
-                return self._server.memory.statistics()
+                return visible_statistics(self._grant, self._server.memory.statistics())
         raise CodecError(f"a client may not send {message.type.name}")
 
     async def _execute(self, payload: Any) -> Any:
@@ -249,32 +247,20 @@ class ServerConnection:
         ):
             raise CodecError("EXECUTE takes [write_id, done_below, command bytes]")
         write_id, done_below, frame = payload
-        if self._grant is not FULL_ACCESS:
-            # Structure only: the writer validates every value of the frame as untrusted input anyway.
-            targets = check_command(self._grant, decode(frame, validate=False))
-            if targets:
-                await self._check_targets(targets)
         assert self._session is not None
         self._session.prune(done_below)
-        return await self._session.run(write_id, functools.partial(self._write, frame))
+        memory = self._server.memory
+        if self._grant is FULL_ACCESS:
+            apply = functools.partial(memory.execute_encoded, frame)
+        else:
+            apply = functools.partial(execute_as, self._grant, memory, frame)
+        return await self._session.run(write_id, functools.partial(self._write, len(frame), apply))
 
-    async def _write(self, frame: bytes) -> Any:
+    async def _write(self, size: int, apply: Callable[[], Awaitable[Any]]) -> Any:
         # Bytes queued toward the writer by every connection share one budget: past it, writes wait here
         # (backpressure) rather than grow the writer's mailbox by count alone.
-        async with self._server.write_budget.hold(len(frame)):
-            return await self._server.memory.execute_encoded(frame)
-
-    async def _check_targets(self, targets: set[tuple[str, str]]) -> None:
-        # Records changed by id must lie in the token's namespaces; ids that do not exist are left to
-        # the writer (NotFoundError). A concurrent move of a record to another namespace between this
-        # check and the write is not covered: only a token allowed in both namespaces can move it.
-        by_kind: defaultdict[str, list[str]] = defaultdict(list)
-        for kind, record_id in targets:
-            by_kind[kind].append(record_id)
-        for kind, ids in by_kind.items():
-            for start in range(0, len(ids), MAX_GET_MANY):
-                found = await self._server.memory.query(Get(kind, tuple(ids[start : start + MAX_GET_MANY])))
-                check_records(self._grant, found)
+        async with self._server.write_budget.hold(size):
+            return await apply()
 
     async def _send(self, connection: TaskGroup) -> None:
         try:

@@ -108,6 +108,7 @@ async def run(
     tokens: Sequence[Token] = (),
     allow_remote: bool = False,
     durability: Durability = "full",
+    max_size: int | None = None,
     read_connections: int = 1,
     max_connections: int = 4096,
     limits: Limits | None = None,
@@ -115,13 +116,16 @@ async def run(
 ) -> None:
     """Serve ``path`` on ``listen`` until SIGTERM or SIGINT, then shut down gracefully.
 
+    ``max_size`` is the file's quota in bytes (see `memactor.open`); only an unrestricted token may
+    change it while the server runs.
+
     Raises:
         AlreadyOpenError: another process writes (or serves) this file.
         OSError: the address is taken or cannot be bound.
         InvalidInputError: a bad option (e.g. TCP without a token).
     """
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        async with Memory(path, durability=durability, read_connections=read_connections) as memory:
+        async with Memory(path, durability=durability, max_size=max_size, read_connections=read_connections) as memory:
             server = Server(
                 memory, listen, tokens=tokens, allow_remote=allow_remote, max_connections=max_connections, limits=limits
             )
@@ -168,6 +172,7 @@ def serve_command(args: object) -> int:
                 tokens=tokens,
                 allow_remote=options["allow_remote"],
                 durability=options["durability"],
+                max_size=options["max_size"],
                 read_connections=options["read_connections"],
                 max_connections=options["max_connections"],
                 limits=limits,

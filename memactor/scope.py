@@ -3,19 +3,25 @@
 A token is configured as ``NAME:SECRET[:ro][:NS1,NS2,...]`` (``ro``: no writes; a namespace list: only
 those namespaces). Secrets are compared in constant time. Checks are pure functions, applied by the
 server to every command and query (inside batches too) and by a ``local_reads`` client to its own reads.
+
+A namespace-scoped token sees nothing outside its namespaces: records there answer as if they did not
+exist (see `memactor.guard` for writes by id), its error texts name no other namespace, and its
+statistics keep only load figures. Only an unrestricted token (no ``ro``, no namespace list) may change
+the quota.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .commands import AddRecords, Batch, Command, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
+from .commands import AddRecords, Batch, Command, Ping, SetQuota, UpdateRecord
 from .errors import AccessDeniedError, InvalidInputError, ReadOnlyError
 from .queries import Count, Get, GetByName, Page, Query, Search
+from .stats import Statistics
 
 __all__ = [
     "FULL_ACCESS",
@@ -24,8 +30,8 @@ __all__ = [
     "authenticate",
     "check_command",
     "check_query",
-    "check_records",
     "filter_result",
+    "visible_statistics",
 ]
 
 MIN_SECRET_CHARS = 16
@@ -45,10 +51,22 @@ class Grant:
     readonly: bool = False
     namespaces: frozenset[str] | None = None
 
+    @property
+    def unrestricted(self) -> bool:
+        """Whether the token may do everything: write, in every namespace, and change the quota."""
+        return not self.readonly and self.namespaces is None
+
     def require(self, namespace: object) -> None:
-        """Raise `AccessDeniedError` unless ``namespace`` is within this grant."""
+        """Raise `AccessDeniedError` unless ``namespace`` is within this grant.
+
+        The message names the namespaces the token may use, never the one asked for: a scoped token's
+        errors name nothing outside its scope, even what the caller sent.
+        """
         if self.namespaces is not None and (not isinstance(namespace, str) or namespace not in self.namespaces):
-            raise AccessDeniedError(f"token {self.name!r} may not use namespace {namespace!r}")
+            raise AccessDeniedError(
+                f"this token may use only the namespaces {sorted(self.namespaces)}; the request names another one"
+                ' (a record\'s namespace is "default" unless given)'
+            )
 
 
 FULL_ACCESS = Grant("local")
@@ -107,61 +125,45 @@ def authenticate(tokens: Sequence[Token], secret: object) -> Grant | None:
     return found
 
 
-def check_command(grant: Grant, command: Command) -> set[tuple[str, str]]:
-    """Check ``command`` (and every command of a batch) against ``grant``.
+def check_command(grant: Grant, command: Command) -> None:
+    """Check what ``command`` (and every command of a batch) asks for against ``grant``, before it runs.
 
-    Returns:
-        The ``(kind, id)`` of every existing record the command changes: the caller must check that each
-        is within the grant's namespaces (empty for a grant of every namespace).
+    Only what the request itself names is checked here (its kind, the namespaces of its new records and
+    of its namespace changes), never stored data: records it changes by id are `memactor.guard`'s part.
 
     Raises:
+        AccessDeniedError: a quota change by a restricted token, or a namespace outside the token's.
         ReadOnlyError: a write through a read-only token.
-        AccessDeniedError: a record or a namespace change outside the token's namespaces, or a quota
-            change by a token limited to namespaces.
     """
     if isinstance(command, Ping):
-        return set()
+        return
+    if isinstance(command, SetQuota) and not grant.unrestricted:
+        raise AccessDeniedError(
+            "only a token with neither ro nor a namespace list may change the quota: use such a token, or start"
+            " the server with `memactor serve --max-size BYTES`"
+        )
     if grant.readonly:
-        raise ReadOnlyError(f"token {grant.name!r} is read-only")
-    targets: set[tuple[str, str]] = set()
-    _collect(grant, command, targets)
-    return targets if grant.namespaces is not None else set()
+        raise ReadOnlyError("this token is read-only: writes need a token without ro")
+    _check_namespaces(grant, command)
 
 
-def _collect(grant: Grant, command: Command, targets: set[tuple[str, str]]) -> None:
+def _check_namespaces(grant: Grant, command: Command) -> None:
     match command:
         case AddRecords(records=records):
             for record in records:
                 grant.require(record.namespace)
-        case UpdateRecord(kind=kind, id=record_id, changes=changes):
-            if "namespace" in changes:
-                grant.require(changes["namespace"])
-            targets.add((kind, record_id))
-        case DeleteRecord(kind=kind, id=record_id):
-            targets.add((kind, record_id))
-        case RecordUse(id=record_id):
-            targets.add(("skill", record_id))
+        case UpdateRecord(changes=changes) if "namespace" in changes:
+            grant.require(changes["namespace"])
         case Batch(commands=commands):
             for inner in commands:
-                _collect(grant, inner, targets)
-        case SetQuota():
-            if grant.namespaces is not None:
-                raise AccessDeniedError(f"token {grant.name!r} is limited to namespaces; it cannot set the quota")
-        case Ping():
-            pass
-
-
-def check_records(grant: Grant, records: Iterable[Any]) -> None:
-    """Raise `AccessDeniedError` if any of ``records`` lies outside the grant's namespaces."""
-    for record in records:
-        grant.require(record.namespace)
+                _check_namespaces(grant, inner)
 
 
 def check_query(grant: Grant, query: Query) -> Query:
     """Check ``query`` against ``grant``; return it, limited to the token's namespace where implied.
 
     A search, stream or count without a ``namespace`` filter through a token of one namespace is limited
-    to that namespace; through a token of several, it must name one.
+    to that namespace (whatever its other filters); through a token of several, it must name one.
 
     Raises:
         AccessDeniedError: the query names a namespace outside the grant, or names none when it must.
@@ -176,7 +178,8 @@ def check_query(grant: Grant, query: Query) -> Query:
             if wanted is None:
                 if len(grant.namespaces) != 1:
                     raise AccessDeniedError(
-                        f"token {grant.name!r} is limited to namespaces {sorted(grant.namespaces)}: pass namespace="
+                        f"this token may use several namespaces, {sorted(grant.namespaces)}: pass namespace= to"
+                        " search, stream or count in one of them"
                     )
                 (only,) = grant.namespaces
                 return replace(query, filters=replace(query.filters, namespace=only))
@@ -187,7 +190,35 @@ def check_query(grant: Grant, query: Query) -> Query:
 
 
 def filter_result(grant: Grant, query: Query, result: Any) -> Any:
-    """Drop from a `Get` result the records outside the grant's namespaces (as if they did not exist)."""
-    if grant.namespaces is None or not isinstance(query, Get):
+    """Drop from a result the records outside the grant's namespaces, as if they did not exist.
+
+    `Get` needs it (ids are not filtered in SQL); for searches and streams it backs up `check_query`.
+    """
+    if grant.namespaces is None:
         return result
-    return [record for record in result if record.namespace in grant.namespaces]
+    match query:
+        case Get() | Page():
+            return [record for record in result if record.namespace in grant.namespaces]
+        case Search():
+            return [hit for hit in result if hit.record.namespace in grant.namespaces]
+    return result
+
+
+def visible_statistics(grant: Grant, statistics: Statistics) -> Statistics:
+    """The statistics a token may see: all of them, or for a namespace-scoped token only the load figures.
+
+    A scoped token keeps what it needs to pace itself (queue depth and capacity, commit latency) but
+    not the running counts of batches, commands and reads: those tally every write and read of the other
+    namespaces, one by one.
+    """
+    if grant.namespaces is None:
+        return statistics
+    return replace(
+        statistics,
+        batches=0,
+        commands=0,
+        mean_batch_size=0.0,
+        max_batch_size=0,
+        batch_size_histogram={},
+        reads=0,
+    )

@@ -61,10 +61,7 @@ async def test_a_namespace_token_stays_in_its_namespace(tcp_server: Server) -> N
         denied = [
             a.episodes.add(Episode(task="x", namespace="b")),
             a.episodes.add(Episode(task="x")),  # "default" is another namespace too
-            a.episodes.update(other, task="stolen"),
             a.episodes.update(mine, namespace="b"),
-            a.episodes.delete(other),
-            a.skills.record_use(skill, True),
             a.episodes.search("secret", namespace="b"),
             a.episodes.count(namespace="b"),
             a.skills.get_by_name("s", namespace="b"),
@@ -76,10 +73,15 @@ async def test_a_namespace_token_stays_in_its_namespace(tcp_server: Server) -> N
         with pytest.raises(memactor.AccessDeniedError):
             async with a.batch() as b:  # one bad command in a batch: none applied
                 b.episodes.add(Episode(task="ok", namespace="a"))
-                b.episodes.delete(other)
-        # Records of other namespaces look absent; unfiltered queries are limited to "a".
+                b.episodes.add(Episode(task="x", namespace="b"))
+        # Records of other namespaces look absent (see test_foreign.py); unfiltered queries are limited to "a".
         with pytest.raises(memactor.NotFoundError):
             await a.episodes.get(other)
+        with pytest.raises(memactor.NotFoundError):
+            await a.episodes.update(other, task="stolen")
+        with pytest.raises(memactor.NotFoundError):
+            await a.skills.record_use(skill, True)
+        assert not await a.episodes.delete(other)
         assert await a.episodes.get_many([other, mine]) == [await a.episodes.get(mine)]
         assert [h.record.id for h in await a.episodes.search("secret plan mine")] == [mine]
         assert await a.episodes.count() == 1

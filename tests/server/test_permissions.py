@@ -1,0 +1,275 @@
+"""The permission matrix: every command and query type against every kind of token, in and out of scope.
+
+The rows are keyed by the types of the codec's command table and of the query table: a command or query
+added without a row here fails `test_every_command_and_query_has_a_row`, so nobody can add one without
+deciding who may send it. Each case is run through a real server and the real client, on records seeded
+afresh for it, and the outcome is checked together with what it did to the records (a refused write
+changes nothing).
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import memactor
+from memactor import Episode, Skill, codec, payloads
+from memactor.commands import AddRecords, Batch, Command, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
+from memactor.queries import Count, Get, GetByName, Page, Query, Search
+from memactor.records import new_id
+from memactor.scope import Token
+from memactor.server import Server, serving
+
+pytestmark = pytest.mark.anyio
+
+SECRETS = {
+    "unrestricted": "unrestricted-secret-0123456789",
+    "read-only": "read-only-secret-0123456789",
+    "scoped": "scoped-secret-0123456789",
+    "read-only scoped": "ro-scoped-secret-0123456789",
+}
+TOKENS = [
+    Token.parse(f"all:{SECRETS['unrestricted']}"),
+    Token.parse(f"ro:{SECRETS['read-only']}:ro"),
+    Token.parse(f"a:{SECRETS['scoped']}:team-a"),
+    Token.parse(f"ro-a:{SECRETS['read-only scoped']}:ro:team-a"),
+]
+TARGETS = {"in scope": "team-a", "out of scope": "team-b"}
+
+# Outcomes. "absent": answered exactly as for an id that exists nowhere (NotFoundError, False, nothing found).
+OK, ABSENT, READONLY, DENIED, CONFLICT, REDACTED = "ok", "absent", "read-only", "denied", "conflict", "redacted"
+_RAISED = {
+    memactor.ReadOnlyError: READONLY,
+    memactor.AccessDeniedError: DENIED,
+    memactor.NotFoundError: ABSENT,
+    memactor.ConflictError: CONFLICT,
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Records seeded for one case in one namespace, with a tag found on nothing else."""
+
+    namespace: str
+    episode: str
+    skill: str
+    skill_name: str
+    tag: str
+
+
+Run = Callable[[memactor.RemoteMemory, Target], Awaitable[str]]
+# Expected outcome per token kind: one for both targets, or (in scope, out of scope).
+Expected = dict[str, str | tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Case:
+    run: Run
+    expected: Expected
+    writes: bool = False  # an OK outcome must change the target's records; any other must not
+
+
+def _found(value: Any) -> str:
+    return OK if value else ABSENT
+
+
+async def _streamed(mem: memactor.RemoteMemory, **filters: Any) -> str:
+    return _found([r async for page in mem.episodes.stream(batch_size=5, **filters) for r in page])
+
+
+async def _batch(mem: memactor.RemoteMemory, t: Target) -> str:
+    async with mem.batch() as b:
+        b.episodes.add(Episode(task="batch", namespace="team-a"))
+        b.episodes.update(t.episode, task="batched")
+    return OK
+
+
+async def _ping(mem: memactor.RemoteMemory, t: Target) -> str:
+    await mem.execute(Ping())
+    return OK
+
+
+async def _statistics(mem: memactor.RemoteMemory, t: Target) -> str:
+    stats = await mem.refresh_statistics()
+    return OK if stats.commands > 0 and stats.batches > 0 else REDACTED
+
+
+async def _done(call: Awaitable[Any]) -> str:
+    await call
+    return OK
+
+
+async def _value(call: Awaitable[Any]) -> str:
+    return _found(await call)
+
+
+async def _deleted(call: Awaitable[bool]) -> str:
+    return OK if await call else ABSENT
+
+
+async def _add_new(m: memactor.RemoteMemory, t: Target) -> str:
+    await m.episodes.add(Episode(task="new", namespace=t.namespace, tags=(t.tag,)))
+    return OK
+
+
+async def _add_copy(m: memactor.RemoteMemory, t: Target) -> str:
+    await m.episodes.add(Episode(id=t.episode, task="copy", namespace="team-a"))
+    return OK
+
+
+WRITER: Expected = {"unrestricted": OK, "read-only": READONLY, "scoped": (OK, ABSENT), "read-only scoped": READONLY}
+READER: Expected = {"unrestricted": OK, "read-only": OK, "scoped": (OK, ABSENT), "read-only scoped": (OK, ABSENT)}
+NAMED: Expected = {"unrestricted": OK, "read-only": OK, "scoped": (OK, DENIED), "read-only scoped": (OK, DENIED)}
+ADMIN_ONLY: Expected = {"unrestricted": OK, "read-only": DENIED, "scoped": DENIED, "read-only scoped": DENIED}
+EVERYONE: Expected = dict.fromkeys(SECRETS, OK)
+
+COMMAND_ROWS: dict[type[Any], dict[str, Case]] = {
+    AddRecords: {
+        "add a new record to the target's namespace": Case(
+            _add_new,
+            {"unrestricted": OK, "read-only": READONLY, "scoped": (OK, DENIED), "read-only scoped": READONLY},
+            writes=True,
+        ),
+        "add reusing the target's id": Case(
+            _add_copy,
+            {"unrestricted": CONFLICT, "read-only": READONLY, "scoped": CONFLICT, "read-only scoped": READONLY},
+        ),
+    },
+    UpdateRecord: {
+        "update": Case(lambda m, t: _done(m.episodes.update(t.episode, task="changed")), WRITER, writes=True),
+    },
+    DeleteRecord: {
+        "delete": Case(lambda m, t: _deleted(m.skills.delete(t.skill)), WRITER, writes=True),
+    },
+    RecordUse: {
+        "record_use": Case(lambda m, t: _done(m.skills.record_use(t.skill, True)), WRITER, writes=True),
+    },
+    Batch: {
+        "batch of an add and an update": Case(_batch, WRITER, writes=True),
+    },
+    SetQuota: {
+        "set the quota": Case(lambda m, t: _done(m.set_max_size(10**9)), ADMIN_ONLY),
+        "lift the quota": Case(lambda m, t: _done(m.set_max_size(None)), ADMIN_ONLY),
+    },
+    Ping: {
+        "ping": Case(_ping, EVERYONE),
+    },
+}
+
+QUERY_ROWS: dict[type[Any], dict[str, Case]] = {
+    Get: {
+        "get": Case(lambda m, t: _done(m.episodes.get(t.episode)), READER),
+        "get_many": Case(lambda m, t: _value(m.episodes.get_many([t.episode, new_id()])), READER),
+    },
+    GetByName: {
+        "get_by_name in the target's namespace": Case(
+            lambda m, t: _done(m.skills.get_by_name(t.skill_name, namespace=t.namespace)), NAMED
+        ),
+    },
+    Search: {
+        "search by tag, no namespace": Case(lambda m, t: _value(m.episodes.search(tags=[t.tag])), READER),
+        "search by text and tag, no namespace": Case(
+            lambda m, t: _value(m.episodes.search("plan", tags=[t.tag])), READER
+        ),
+        "search in the target's namespace": Case(
+            lambda m, t: _value(m.episodes.search(tags=[t.tag], namespace=t.namespace)), NAMED
+        ),
+    },
+    Page: {
+        "stream by tag, no namespace": Case(lambda m, t: _streamed(m, tags=[t.tag]), READER),
+        "stream of the target's namespace": Case(lambda m, t: _streamed(m, namespace=t.namespace), NAMED),
+    },
+    Count: {
+        "count by tag, no namespace": Case(lambda m, t: _value(m.skills.count(tags=[t.tag])), READER),
+        "count in the target's namespace": Case(lambda m, t: _value(m.episodes.count(namespace=t.namespace)), NAMED),
+    },
+}
+
+# Neither a command nor a query: what the STATS message answers.
+OTHER_ROWS: dict[str, dict[str, Case]] = {
+    "statistics": {
+        "statistics": Case(
+            _statistics,
+            {"unrestricted": OK, "read-only": OK, "scoped": REDACTED, "read-only scoped": REDACTED},
+        ),
+    },
+}
+
+
+def test_every_command_and_query_has_a_row() -> None:
+    commands = set(typing.get_args(Command))
+    queries = set(typing.get_args(Query))
+    # The union types and the wire tables must agree, and each type of them needs a row here.
+    assert commands == set(codec._COMMAND_TAGS)
+    assert queries == set(payloads._QUERY_TAGS)
+    assert set(COMMAND_ROWS) == commands, f"commands without a row: {commands - set(COMMAND_ROWS)}"
+    assert set(QUERY_ROWS) == queries, f"queries without a row: {queries - set(QUERY_ROWS)}"
+    for cases in [*COMMAND_ROWS.values(), *QUERY_ROWS.values(), *OTHER_ROWS.values()]:
+        for name, case in cases.items():
+            assert set(case.expected) == set(SECRETS), f"{name}: a token kind has no expectation"
+
+
+ROWS = {
+    **{cls.__name__: cases for cls, cases in COMMAND_ROWS.items()},
+    **{cls.__name__: cases for cls, cases in QUERY_ROWS.items()},
+    **OTHER_ROWS,
+}
+
+
+@pytest.fixture
+async def tcp_server(db_path: Path) -> AsyncIterator[Server]:
+    async with memactor.open(db_path, durability="normal") as memory:
+        async with serving(memory, "tcp://127.0.0.1:0", tokens=TOKENS) as running:
+            yield running
+
+
+async def _seed(admin: memactor.RemoteMemory, namespace: str) -> Target:
+    tag = f"tag-{new_id()}"
+    episode = await admin.episodes.add(Episode(task="the plan", namespace=namespace, tags=(tag,)))
+    name = f"skill-{new_id()}"
+    skill = await admin.skills.add(Skill(name=name, namespace=namespace, tags=(tag,)))
+    return Target(namespace, episode, skill, name, tag)
+
+
+async def _snapshot(admin: memactor.RemoteMemory, t: Target) -> Any:
+    return (
+        await admin.episodes.get_many([t.episode]),
+        await admin.skills.get_many([t.skill]),
+        await admin.episodes.count(namespace=t.namespace),
+    )
+
+
+async def _outcome(case: Case, mem: memactor.RemoteMemory, target: Target) -> str:
+    try:
+        return await case.run(mem, target)
+    except memactor.MemactorError as exc:
+        return _RAISED.get(type(exc), f"{type(exc).__name__}: {exc}")
+
+
+@pytest.mark.parametrize("local_reads", [False, True], ids=["server-reads", "local-reads"])
+@pytest.mark.parametrize("row", sorted(ROWS))
+async def test_permission_matrix(tcp_server: Server, row: str, local_reads: bool) -> None:
+    wrong = []
+    async with memactor.connect(tcp_server.url, token=SECRETS["unrestricted"]) as admin:
+        await admin.episodes.add(Episode(task="so that statistics have something to count"))
+        for token_kind, secret in SECRETS.items():
+            async with memactor.connect(tcp_server.url, token=secret, local_reads=local_reads) as mem:
+                for name, case in ROWS[row].items():
+                    expected = case.expected[token_kind]
+                    for index, (where, namespace) in enumerate(TARGETS.items()):
+                        want = expected if isinstance(expected, str) else expected[index]
+                        target = await _seed(admin, namespace)
+                        before = await _snapshot(admin, target)
+                        got = await _outcome(case, mem, target)
+                        changed = await _snapshot(admin, target) != before
+                        if got != want:
+                            wrong.append(f"{name} by a {token_kind} token, {where}: expected {want}, got {got}")
+                        elif case.writes and changed != (got == OK):
+                            wrong.append(f"{name} by a {token_kind} token, {where}: {got}, but changed={changed}")
+        await admin.set_max_size(None)
+    assert not wrong, "\n".join(wrong)
