@@ -1,8 +1,10 @@
 """`Channel`: one live client connection, with many requests in flight matched to replies by id.
 
 A receiver task resolves each request's future when its reply arrives (in any order); a sender task
-writes queued requests in coalesced writes. When the connection fails, the channel is dead: every request
-waiting on it, and every later one, gets `ConnectionLostError`, and `memactor.client` opens a new one.
+writes queued requests in coalesced writes. The channel owns both tasks (it starts them; `close` stops
+them and waits for them), so any task may close it, not only the one that opened it. When the
+connection fails, the channel is dead: every request waiting on it, and every later one, gets
+`ConnectionLostError`, and `memactor.client` opens a new one.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import itertools
 from typing import Any
 
 import anyio
-from anyio.abc import SocketStream, TaskGroup
+from anyio.abc import SocketStream
 
 from .endpoint import Endpoint
 from .errors import CodecError, ConnectionLostError, InvalidInputError, MemactorError
@@ -46,11 +48,12 @@ class Channel:
         self._outbox = Outbox(max_in_flight)
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._ids = itertools.count(1)
+        self._tasks: list[asyncio.Task[None]] = []
         self.dead = False
 
     @classmethod
-    async def open(cls, endpoint: Endpoint, hello: dict[str, Any], group: TaskGroup, timeout: float) -> Channel:
-        """Connect, handshake, and start the channel's tasks in ``group``.
+    async def open(cls, endpoint: Endpoint, hello: dict[str, Any], timeout: float) -> Channel:
+        """Connect, handshake, and start the channel's tasks.
 
         Raises:
             OSError: nothing listens at ``endpoint``.
@@ -72,8 +75,8 @@ class Channel:
                 await anyio.aclose_forcefully(stream)
                 raise
         channel = cls(stream, reader, welcome)
-        group.start_soon(channel._receive)
-        group.start_soon(channel._send)
+        loop = asyncio.get_running_loop()
+        channel._tasks = [loop.create_task(channel._receive()), loop.create_task(channel._send())]
         return channel
 
     async def call(self, kind: MessageType, payload: Any) -> Any:
@@ -110,10 +113,14 @@ class Channel:
                     future.exception()  # seen here, or by the caller above: never "never retrieved"
 
     async def close(self) -> None:
-        """Close the connection; requests still waiting get `ConnectionLostError`."""
+        """Close the connection and wait for its tasks; requests still waiting get `ConnectionLostError`."""
         self._fail_all()
         self._outbox.close(drop=True)
         await anyio.aclose_forcefully(self._stream)
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks)
 
     async def _receive(self) -> None:
         try:

@@ -29,8 +29,23 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--listen", default=None, help="unix:///path/to.sock (default: PATH.sock) or tcp://127.0.0.1:PORT"
     )
-    serve.add_argument("--token", action="append", help="NAME:SECRET[:ro][:NS1,NS2] (repeatable; required for TCP)")
-    serve.add_argument("--token-file", action="append", help="a file of token specs, one per line (repeatable)")
+    serve.add_argument(
+        "--token-file",
+        action="append",
+        help="a file of token specs NAME:SECRET[:ro][:NS1,NS2], one per line, mode 0600 (repeatable; TCP needs a "
+        "token)",
+    )
+    serve.add_argument(
+        "--token-env",
+        action="append",
+        metavar="VAR",
+        help="an environment variable holding token specs, one per line (repeatable; MEMACTOR_TOKENS is read when set)",
+    )
+    serve.add_argument(
+        "--token",
+        action="append",
+        help="NAME:SECRET[:ro][:NS1,NS2] (repeatable); visible to every local user in ps: prefer --token-file",
+    )
     serve.add_argument("--allow-remote", action="store_true", help="allow TCP on a non-loopback address")
     serve.add_argument("--durability", choices=("full", "normal"), default="full")
     serve.add_argument("--max-size", type=int, default=None, help="quota of the memory file in bytes (default: none)")

@@ -10,10 +10,18 @@ when that cannot apply them twice: every write carries a session-scoped id, so t
 answers a retry with the first attempt's outcome; after a server restart, only idempotent writes (adds,
 whose ids are client-generated) are re-sent, and any other write in flight raises `ConnectionLostError`
 (it may or may not have been committed before the server died).
+
+The token: ``connect(url, token=...)``, or, when ``token`` is not given, the environment variable
+``MEMACTOR_TOKEN`` (so the secret need not appear in code or on a command line).
+
+Closing: `RemoteMemory.close` may be called from any task (not only the one that opened the handle),
+any number of times, also concurrently; every call returns once the handle is closed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +29,6 @@ from types import TracebackType
 from typing import Any, Literal
 
 import anyio
-from anyio.abc import TaskGroup
 from anyio.from_thread import start_blocking_portal
 
 from .batch import BatchContext
@@ -39,7 +46,10 @@ from .stats import Statistics
 from .stores import EpisodeStore, FactStore, SkillStore
 from .wire import PROTOCOL_VERSION, MessageType
 
-__all__ = ["RemoteMemory", "connect", "connect_sync"]
+__all__ = ["TOKEN_ENV", "RemoteMemory", "connect", "connect_sync"]
+
+# Where `connect` finds the token when none is passed.
+TOKEN_ENV = "MEMACTOR_TOKEN"
 
 _FIRST_DELAY = 0.02
 _MAX_DELAY = 1.0
@@ -68,7 +78,7 @@ class RemoteMemory:
     ) -> None:
         self.url = url
         self._endpoint = Endpoint.parse(url)
-        self._token = token
+        self._token = token if token is not None else os.environ.get(TOKEN_ENV)
         self._local_reads = local_reads
         self._retry_window = retry_window
         self._connect_timeout = connect_timeout
@@ -76,7 +86,7 @@ class RemoteMemory:
         self._session = secrets.token_hex(16)
         self._channel: Channel | None = None
         self._connecting = anyio.Lock()
-        self._group: TaskGroup | None = None
+        self._closing: asyncio.Future[None] | None = None
         self._pool: ReadPool | None = None
         self._grant = Grant("remote")
         self._statistics: Statistics | None = None
@@ -93,8 +103,6 @@ class RemoteMemory:
         if self._state != "new":
             raise ClosedError("a RemoteMemory handle can be opened once")
         self._state = "open"
-        self._group = anyio.create_task_group()
-        await self._group.__aenter__()
         try:
             await self._connect(anyio.current_time() + self._retry_window)
             if self._local_reads:
@@ -111,23 +119,24 @@ class RemoteMemory:
         await self.close()
 
     async def close(self) -> None:
-        """Close the connection and the local read pool. Idempotent."""
-        if self._state == "closed":
-            return
+        """Close the connection and the local read pool.
+
+        Any task may call it, any number of times, also concurrently: every call returns once the handle
+        is closed. Cancelling a call stops only its wait; the closing itself runs to its end.
+        """
         self._state = "closed"
+        if self._closing is None:
+            # A task of its own: a cancelled caller (asyncio cancels through shields) cannot cut it short.
+            self._closing = asyncio.ensure_future(self._close_now())
+        await asyncio.shield(self._closing)
+
+    async def _close_now(self) -> None:
         try:
-            with anyio.CancelScope(shield=True):
-                try:
-                    if self._channel is not None:
-                        await self._channel.close()
-                finally:
-                    if self._pool is not None:
-                        await self._pool.close()
+            if self._channel is not None:
+                await self._channel.close()
         finally:
-            # Only the channel's tasks run in the group, and its connection is closed: this does not wait.
-            if self._group is not None:
-                self._group.cancel_scope.cancel()
-                await self._group.__aexit__(None, None, None)
+            if self._pool is not None:
+                await self._pool.close()
 
     async def execute(self, command: Command) -> Any:
         """Send one write command to the server and wait until it is committed.
@@ -225,7 +234,7 @@ class RemoteMemory:
             while True:
                 self._check_open()
                 try:
-                    return self._open_channel(await self._handshake())
+                    return await self._open_channel(await self._handshake())
                 except (OSError, TimeoutError, ConnectionLostError) as exc:
                     if deadline is None or anyio.current_time() + delay > deadline:
                         raise ConnectionLostError(f"cannot reach the memactor server at {self.url}: {exc}") from exc
@@ -233,11 +242,13 @@ class RemoteMemory:
                 delay = min(delay * 2, _MAX_DELAY)
 
     async def _handshake(self) -> Channel:
-        assert self._group is not None
         hello = {"protocol": PROTOCOL_VERSION, "token": self._token, "session": self._session}
-        return await Channel.open(self._endpoint, hello, self._group, self._connect_timeout)
+        return await Channel.open(self._endpoint, hello, self._connect_timeout)
 
-    def _open_channel(self, channel: Channel) -> Channel:
+    async def _open_channel(self, channel: Channel) -> Channel:
+        if self._state != "open":
+            await channel.close()  # closed while this connection was being made: close() did not see it
+            self._check_open()
         welcome = channel.welcome
         namespaces = welcome.get("namespaces")
         self._grant = Grant(
@@ -270,7 +281,8 @@ def connect(
 
     Args:
         url: ``unix:///path/to.sock`` or ``tcp://host:port``, as given to ``memactor serve --listen``.
-        token: The secret of a token the server accepts (required for TCP).
+        token: The secret of a token the server accepts (required for TCP). When None, the value of the
+            environment variable ``MEMACTOR_TOKEN`` is used, if set.
         local_reads: Read the file directly through this process's own read-only pool (same machine,
             file readable); writes still go to the server. Read-your-writes holds: a write returns only
             after its COMMIT, which every read begun afterwards sees.

@@ -164,11 +164,24 @@ def pack(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:
     return msgpack.packb(value, use_bin_type=True, default=default)  # type: ignore[no-any-return]
 
 
-def unpack(data: bytes, *, use_list: bool = False, ext_hook: Callable[[int, bytes], Any] | None = None) -> Any:
-    """msgpack-decode ``data``; arrays as tuples unless ``use_list``; ``ext_hook`` decodes extension types."""
-    if ext_hook is None:
-        return msgpack.unpackb(data, raw=False, use_list=use_list, strict_map_key=True)
-    return msgpack.unpackb(data, raw=False, use_list=use_list, strict_map_key=True, ext_hook=ext_hook)
+def unpack(
+    data: bytes,
+    *,
+    use_list: bool = False,
+    ext_hook: Callable[[int, bytes], Any] | None = None,
+    max_items: int | None = None,
+) -> Any:
+    """msgpack-decode ``data``; arrays as tuples unless ``use_list``; ``ext_hook`` decodes extension types.
+
+    ``max_items`` caps the entries of any one array or map (msgpack's own cap is ``len(data)``), so a
+    small message cannot declare a container far larger than what it is allowed to carry.
+    """
+    limits: dict[str, Any] = {}
+    if max_items is not None:
+        limits = {"max_array_len": max_items, "max_map_len": max_items}
+    if ext_hook is not None:
+        limits["ext_hook"] = ext_hook
+    return msgpack.unpackb(data, raw=False, use_list=use_list, strict_map_key=True, **limits)
 
 
 def ext(code: int, data: bytes) -> Any:

@@ -1,7 +1,10 @@
 """One client connection on the server: handshake, then pipelined requests answered out of order.
 
-A reader task splits frames and starts one handler per request, at most ``max_in_flight`` at once; when
-they are all busy it stops reading, so a client that floods requests only slows itself. Replies go
+Before authentication a connection may send one frame of at most ``max_handshake`` bytes (checked on its
+length prefix, decoded with small container limits) within ``handshake_timeout`` seconds. After it, a
+reader task splits frames and starts one handler per request, at most ``max_in_flight`` requests and
+``max_in_flight_bytes`` bytes at once; beyond either it stops reading, so a client that floods requests
+only slows itself. Replies go
 through a bounded outbox to one sender task; a client that stops reading fills it, its handlers wait, and
 after ``send_timeout`` its connection is closed. No other connection waits for it at any point.
 """
@@ -11,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import ByteStream, TaskGroup
 
+from .budget import ByteBudget
 from .errors import AccessDeniedError, CodecError, MemactorError
 from .frames import FrameReader, Outbox
 from .guard import execute_as
@@ -24,6 +29,8 @@ from .payloads import decode_query, encode_value
 from .scope import FULL_ACCESS, authenticate, check_query, filter_result, visible_statistics
 from .sessions import Session
 from .wire import (
+    HANDSHAKE_MAX_FRAME,
+    HANDSHAKE_MAX_ITEMS,
     HEADER_SIZE,
     PROTOCOL_VERSION,
     FrameTooLargeError,
@@ -49,15 +56,21 @@ class Limits:
 
     Attributes:
         max_in_flight: Requests of one connection handled at once; beyond it the server stops reading.
-        max_frame: Largest frame accepted, in bytes (default 64 MiB); a larger length prefix closes the
-            connection before any of the frame is buffered.
+        max_in_flight_bytes: Bytes of requests of one connection handled at once; beyond it the server
+            stops reading (one larger request is still taken, alone).
+        max_frame: Largest frame accepted after the handshake, in bytes (default 64 MiB); a larger length
+            prefix closes the connection before any of the frame is buffered.
+        max_handshake: Largest ``HELLO`` frame, in bytes: all an unauthenticated peer may make the server
+            buffer and decode.
         handshake_timeout: Seconds a new connection has to send its ``HELLO``.
         send_timeout: Seconds one write to a client may block before the connection is closed.
     """
 
     max_in_flight: int = 128
+    max_in_flight_bytes: int = 64 * 1024 * 1024
     max_frame: int = 64 * 1024 * 1024
-    handshake_timeout: float = 10.0
+    max_handshake: int = HANDSHAKE_MAX_FRAME
+    handshake_timeout: float = 5.0
     send_timeout: float = 30.0
 
 
@@ -72,24 +85,42 @@ class ServerConnection:
         # Plain asyncio tasks and semaphore on the hot path: an anyio task spawn costs ~35 us here, an
         # asyncio one ~6 us (memactor is asyncio-only anyway, see `memactor.lane`).
         self._slots = asyncio.Semaphore(self._limits.max_in_flight)
+        self._in_flight = ByteBudget(self._limits.max_in_flight_bytes)
         self._handlers: set[asyncio.Task[None]] = set()
         self._read_scope = anyio.CancelScope()
+        self._handshake_scope = anyio.CancelScope()
         self._grant = FULL_ACCESS
         self._session: Session | None = None
+
+    def abandon_handshake(self) -> None:
+        """Close the connection if it has not authenticated yet (the server needs its place)."""
+        self._handshake_scope.cancel()
 
     def stop_reading(self) -> None:
         """Take no more requests; the ones in flight are still answered."""
         self._read_scope.cancel()
 
-    async def run(self) -> None:
-        """Handshake, then serve requests until the client leaves, misbehaves, or the server stops."""
+    async def run(self, on_welcome: Callable[[], object] = lambda: None) -> None:
+        """Handshake, then serve requests until the client leaves, misbehaves, or the server stops.
+
+        Args:
+            on_welcome: Called once the client is authenticated and welcomed.
+        """
+        try:
+            await self._run(on_welcome)
+        finally:
+            if self._session is not None:
+                self._server.sessions.detach(self._session)
+
+    async def _run(self, on_welcome: Callable[[], object]) -> None:
         async with self._stream:
             welcomed = False
             with self._read_scope:
-                with anyio.move_on_after(self._limits.handshake_timeout):
+                with self._handshake_scope, anyio.move_on_after(self._limits.handshake_timeout):
                     welcomed = await self._handshake()
                 if not welcomed:
                     return
+            on_welcome()
             self._outbox = Outbox(self._limits.max_in_flight)
             async with anyio.create_task_group() as connection:
                 connection.start_soon(self._send, connection)
@@ -105,10 +136,10 @@ class ServerConnection:
 
     async def _handshake(self) -> bool:
         try:
-            body = await self._reader.next()
+            body = await self._reader.next(self._limits.max_handshake)
             if body is None:
                 return False
-            message = unpack_message(body)
+            message = unpack_message(body, max_items=HANDSHAKE_MAX_ITEMS)
             welcome = self._welcome(message)
         except MemactorError as exc:
             await self._refuse(exc)
@@ -132,7 +163,7 @@ class ServerConnection:
         if grant is None:
             raise AccessDeniedError("the server refused the token (missing or wrong)")
         self._grant = grant
-        self._session = server.sessions.get(grant.name, session)
+        self._session = server.sessions.attach(grant.name, session)
         return {
             "protocol": PROTOCOL_VERSION,
             "instance": server.instance,
@@ -165,6 +196,7 @@ class ServerConnection:
             if body is None:
                 return
             await self._slots.acquire()
+            await self._in_flight.acquire(len(body))
             handler = asyncio.get_running_loop().create_task(self._handle(body))
             self._handlers.add(handler)
             handler.add_done_callback(self._handlers.discard)
@@ -176,6 +208,7 @@ class ServerConnection:
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
             pass  # the connection is closing; a write already handed to the writer still commits
         finally:
+            self._in_flight.release(len(body))
             self._slots.release()
 
     async def _answer(self, body: bytes) -> bytes:
@@ -218,8 +251,16 @@ class ServerConnection:
         self._session.prune(done_below)
         memory = self._server.memory
         if self._grant is FULL_ACCESS:
-            return await self._session.run(write_id, functools.partial(memory.execute_encoded, frame))
-        return await self._session.run(write_id, functools.partial(execute_as, self._grant, memory, frame))
+            apply = functools.partial(memory.execute_encoded, frame)
+        else:
+            apply = functools.partial(execute_as, self._grant, memory, frame)
+        return await self._session.run(write_id, functools.partial(self._write, len(frame), apply))
+
+    async def _write(self, size: int, apply: Callable[[], Awaitable[Any]]) -> Any:
+        # Bytes queued toward the writer by every connection share one budget: past it, writes wait here
+        # (backpressure) rather than grow the writer's mailbox by count alone.
+        async with self._server.write_budget.hold(size):
+            return await apply()
 
     async def _send(self, connection: TaskGroup) -> None:
         try:

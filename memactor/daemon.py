@@ -9,10 +9,12 @@ still queued, checkpoints the WAL and closes.
 from __future__ import annotations
 
 import logging
+import os
 import resource
 import signal
+import stat
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import anyio
@@ -23,27 +25,80 @@ from .memory import Durability, Memory
 from .scope import Token
 from .server import Server
 
-__all__ = ["read_tokens", "run", "serve_command"]
+__all__ = ["TOKENS_ENV", "read_tokens", "run", "serve_command"]
 
 log = logging.getLogger("memactor.server")
 
 
-def read_tokens(specs: Sequence[str], files: Sequence[str]) -> list[Token]:
-    """Parse ``--token`` specs and ``--token-file`` files (one spec per line, ``#`` comments).
+TOKENS_ENV = "MEMACTOR_TOKENS"
+_SPEC_FORM = "NAME:SECRET[:ro][:NS1,NS2]"
+
+
+def read_tokens(
+    specs: Sequence[str] = (),
+    files: Sequence[str] = (),
+    env_vars: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+) -> list[Token]:
+    """Parse token specs from ``--token``, ``--token-file`` files, and environment variables.
+
+    Files and variables hold one spec per line (``#`` starts a comment line). ``MEMACTOR_TOKENS`` is
+    read when set, besides the variables named in ``env_vars``. An error never shows a spec: it may
+    hold a secret.
+
+    Args:
+        specs: ``--token`` values.
+        files: Token files; each must be readable by its owner only (mode 0600 or 0400).
+        env_vars: Names of environment variables that hold specs.
+        environ: The environment (default `os.environ`).
 
     Raises:
-        InvalidInputError: a malformed spec, or two tokens with the same name.
+        InvalidInputError: a malformed spec, a token file others can read, a variable that is not set,
+            or two tokens with the same name.
     """
-    lines = list(specs)
+    environ = os.environ if environ is None else environ
+    sources = [(f"--token #{n}", spec) for n, spec in enumerate(specs, 1)]
     for name in files:
-        lines += [
-            line for line in Path(name).read_text().splitlines() if line.strip() and not line.lstrip().startswith("#")
-        ]
-    tokens = [Token.parse(line) for line in lines]
+        sources += _lines(name, _read_private(name))
+    for var in [*env_vars, *([TOKENS_ENV] if TOKENS_ENV in environ and TOKENS_ENV not in env_vars else [])]:
+        if var not in environ:
+            raise InvalidInputError(f"--token-env {var}: the environment variable {var} is not set")
+        sources += _lines(f"${var}", environ[var])
+    tokens = [_parse(source, spec) for source, spec in sources]
     names = [token.grant.name for token in tokens]
     if len(set(names)) != len(names):
         raise InvalidInputError("two tokens share a name")
     return tokens
+
+
+def _lines(source: str, text: str) -> list[tuple[str, str]]:
+    return [
+        (f"{source} line {n}", line)
+        for n, line in enumerate(text.splitlines(), 1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
+def _read_private(name: str) -> str:
+    with open(name) as file:
+        mode = os.fstat(file.fileno()).st_mode
+        if mode & 0o077:
+            raise InvalidInputError(
+                f"token file {name} is open to other users (mode {stat.S_IMODE(mode):04o}): run chmod 600 {name}"
+            )
+        return file.read()
+
+
+def _parse(source: str, spec: str) -> Token:
+    try:
+        return Token.parse(spec)
+    except InvalidInputError as exc:
+        # The parser names the token, and a spec without its colons has the secret where the name goes.
+        reason = str(exc).split(": ", 1)[-1]
+        raise InvalidInputError(
+            f"{source}: malformed token spec ({reason}); expected {_SPEC_FORM} (the spec is not shown: it may "
+            "hold a secret)"
+        ) from None
 
 
 async def run(
@@ -102,7 +157,13 @@ def serve_command(args: object) -> int:
     options = vars(args)
     listen = options["listen"] or f"unix://{Path(options['path']).resolve()}.sock"
     try:
-        tokens = read_tokens(options["token"] or (), options["token_file"] or ())
+        if options["token"]:
+            print(
+                "memactor serve: warning: --token shows its secret to every local user (ps); use --token-file "
+                f"FILE (mode 0600) or the environment variable {TOKENS_ENV} instead",
+                file=sys.stderr,
+            )
+        tokens = read_tokens(options["token"] or (), options["token_file"] or (), options["token_env"] or ())
         limits = Limits(max_in_flight=options["max_in_flight"], max_frame=options["max_frame"])
         anyio.run(
             lambda: run(

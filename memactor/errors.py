@@ -7,6 +7,7 @@
     ├── ReadOnlyError        Raised when a write is sent through a read-only handle (or read-only token).
     ├── AccessDeniedError    Raised when a server refuses a token, or a request outside the token's scope.
     ├── ConnectionLostError  Raised when a client lost its server and could not get an answer in time.
+    ├── ServerBusyError      Raised when a server has no room for a new client session right now.
     ├── CommandError         Raised when one command was rejected; its group commit is unaffected.
     │   ├── NotFoundError        Raised when the record with the given id does not exist.
     │   ├── ConflictError        Raised on a version mismatch, a duplicate skill name, or a
@@ -35,6 +36,7 @@ __all__ = [
     "NotFoundError",
     "ReadOnlyError",
     "SchemaError",
+    "ServerBusyError",
     "StorageError",
     "StorageFullError",
     "WriterDiedError",
@@ -70,6 +72,14 @@ class ConnectionLostError(MemactorError):
 
     A write that raised it may or may not have been committed; retrying an add is safe (ids are
     client-generated, so a retried add is idempotent).
+    """
+
+
+class ServerBusyError(MemactorError):
+    """Raised when a server refuses a new client session: its session memory is full of active sessions.
+
+    Sessions already admitted are never dropped to make room (their retried writes must stay applied
+    once); the new client may try again once others have left and their retry window has passed.
     """
 
 

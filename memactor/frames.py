@@ -29,8 +29,12 @@ class FrameReader:
         self._max_frame = max_frame
         self._buffer = bytearray()
 
-    async def next(self) -> bytes | None:
+    async def next(self, limit: int | None = None) -> bytes | None:
         """The next frame's body, or None when the peer closed the stream between frames.
+
+        Args:
+            limit: The largest body accepted for this frame (default: the reader's ``max_frame``), e.g.
+                a few KiB for a handshake that comes before authentication.
 
         Raises:
             FrameTooLargeError: a length prefix over the limit (nothing of that body was buffered).
@@ -38,15 +42,18 @@ class FrameReader:
             anyio.BrokenResourceError: the connection failed.
         """
         buffer = self._buffer
+        max_frame = self._max_frame if limit is None else limit
+        # A small limit reads small chunks: a handshake never buffers more than a few KiB.
+        chunk_size = min(_CHUNK, HEADER_SIZE + max_frame)
         while True:
             if len(buffer) >= HEADER_SIZE:
-                end = HEADER_SIZE + frame_length(bytes(buffer[:HEADER_SIZE]), self._max_frame)
+                end = HEADER_SIZE + frame_length(bytes(buffer[:HEADER_SIZE]), max_frame)
                 if len(buffer) >= end:
                     body = bytes(buffer[HEADER_SIZE:end])
                     del buffer[:end]
                     return body
             try:
-                chunk = await self._stream.receive(_CHUNK)
+                chunk = await self._stream.receive(chunk_size)
             except (anyio.EndOfStream, anyio.ClosedResourceError):
                 if buffer:
                     raise CodecError(f"the stream ended inside a frame ({len(buffer)} bytes buffered)") from None

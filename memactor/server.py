@@ -3,6 +3,11 @@
 The server owns no writer of its own: it serves a `Memory` handle, so every client's writes go through
 that handle's single writer actor and share its group commits, and reads go to its read pool. Each
 connection runs in its own tasks (see `memactor.connection`); the accept loop survives any one of them.
+Connections that have not yet authenticated are few (``max_unauthenticated``: past it, each new one
+closes the oldest still waiting, so a flood of idle peers cannot lock out a client that handshakes at
+once) and short-lived (``Limits.handshake_timeout``), and may send only a few KiB, so peers without a
+token cannot make the server hold much memory. Writes queued toward the writer by all connections together
+hold at most ``max_queued_write_bytes`` bytes; beyond it they wait.
 Shutting down stops accepting, stops reading requests, answers those in flight, and closes connections;
 leaving the `Memory` handle then commits everything queued.
 """
@@ -16,8 +21,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-from anyio.abc import SocketListener, SocketStream, TaskStatus
+from anyio.abc import SocketListener, TaskStatus
 
+from .budget import ByteBudget
 from .connection import Limits, ServerConnection
 from .endpoint import Endpoint
 from .errors import InvalidInputError
@@ -40,7 +46,12 @@ class Server:
             limits it to this user. When given, every connection must present one.
         allow_remote: Allow TCP on a non-loopback address.
         max_connections: Connections served at once; more are closed on accept.
+        max_unauthenticated: Connections not yet authenticated at once; past it, each new connection
+            closes the one that has waited longest.
+        max_queued_write_bytes: Bytes of write commands waiting for or in the writer, all connections
+            together; more wait.
         limits: Per-connection limits.
+        sessions: Where client sessions (retried writes' outcomes) are kept; default `Sessions()`.
     """
 
     def __init__(
@@ -51,19 +62,28 @@ class Server:
         tokens: Sequence[Token] = (),
         allow_remote: bool = False,
         max_connections: int = 4096,
+        max_unauthenticated: int = 64,
+        max_queued_write_bytes: int = 256 * 1024 * 1024,
         limits: Limits | None = None,
+        sessions: Sessions | None = None,
     ) -> None:
         self.memory = memory
         self.endpoint = Endpoint.parse(listen)
         if self.endpoint.scheme == "tcp" and not tokens:
-            raise InvalidInputError("TCP needs at least one token (--token NAME:SECRET); a Unix socket does not")
+            raise InvalidInputError(
+                "TCP needs at least one token (--token-file FILE or MEMACTOR_TOKENS); a Unix socket does not"
+            )
         self.tokens = tuple(tokens)
         self.limits = limits or Limits()
-        self.sessions = Sessions()
+        self.sessions = sessions if sessions is not None else Sessions()
+        self.write_budget = ByteBudget(max_queued_write_bytes)
         # Tells clients whether a reconnect reached the same server process (see `memactor.client`).
         self.instance = secrets.token_hex(16)
         self._allow_remote = allow_remote
         self._max_connections = max_connections
+        self._max_unauthenticated = max_unauthenticated
+        # Insertion-ordered: the first is the one that has waited longest for its handshake.
+        self._unauthenticated: dict[ServerConnection, None] = {}
         self._listener: SocketListener | None = None
         self._connections: set[ServerConnection] = set()
         self._accepting = anyio.CancelScope()
@@ -121,16 +141,22 @@ class Server:
                 log.warning("refusing a connection: %d already open", len(self._connections))
                 await stream.aclose()
                 continue
-            connections.start_soon(self._serve_one, stream)
+            connection = ServerConnection(self, stream)
+            if len(self._unauthenticated) >= self._max_unauthenticated:
+                oldest = next(iter(self._unauthenticated))
+                del self._unauthenticated[oldest]
+                oldest.abandon_handshake()
+            self._unauthenticated[connection] = None
+            connections.start_soon(self._serve_one, connection)
 
-    async def _serve_one(self, stream: SocketStream) -> None:
-        connection = ServerConnection(self, stream)
+    async def _serve_one(self, connection: ServerConnection) -> None:
         self._connections.add(connection)
         try:
-            await connection.run()
+            await connection.run(lambda: self._unauthenticated.pop(connection, None))
         except Exception:
             log.exception("a connection failed")
         finally:
+            self._unauthenticated.pop(connection, None)
             self._connections.discard(connection)
             if self._stopping and not self._connections:
                 self._drained.set()

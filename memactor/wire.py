@@ -25,6 +25,8 @@ from .errors import CodecError, MemactorError
 
 __all__ = [
     "DEFAULT_MAX_FRAME",
+    "HANDSHAKE_MAX_FRAME",
+    "HANDSHAKE_MAX_ITEMS",
     "HEADER_SIZE",
     "PROTOCOL_VERSION",
     "FrameTooLargeError",
@@ -39,6 +41,11 @@ __all__ = [
 
 PROTOCOL_VERSION = 1
 DEFAULT_MAX_FRAME = 64 * 1024 * 1024
+# The HELLO is a handful of short strings: a few KiB bounds what an unauthenticated peer can make the
+# server buffer and decode, checked on the length prefix before any of the body is read.
+HANDSHAKE_MAX_FRAME = 4096
+# Entries of any one array or map in a HELLO (it has four keys; room for a few more in later versions).
+HANDSHAKE_MAX_ITEMS = 32
 HEADER_SIZE = 4
 _HEADER = struct.Struct(">I")
 _MAX_REQUEST_ID = 2**63 - 1
@@ -110,7 +117,11 @@ def frame_length(header: bytes, limit: int) -> int:
 
 
 def unpack_message(
-    body: bytes, *, use_list: bool = False, ext_hook: Callable[[int, bytes], Any] | None = None
+    body: bytes,
+    *,
+    use_list: bool = False,
+    ext_hook: Callable[[int, bytes], Any] | None = None,
+    max_items: int | None = None,
 ) -> Message:
     """Decode a frame's body into a `Message`.
 
@@ -118,12 +129,13 @@ def unpack_message(
         body: The bytes after the length prefix.
         use_list: Decode arrays as lists (results) rather than tuples (requests).
         ext_hook: How to decode msgpack extension types (results only; requests carry none).
+        max_items: Most entries any one array or map may declare (None: as many as the body has bytes).
 
     Raises:
         CodecError: the body is not ``[request_id, type, payload]`` of a known type.
     """
     try:
-        wire = unpack(body, use_list=use_list, ext_hook=ext_hook)
+        wire = unpack(body, use_list=use_list, ext_hook=ext_hook, max_items=max_items)
     except CodecError:
         raise
     except Exception as exc:  # msgpack raises several unrelated classes for bad input
