@@ -21,6 +21,7 @@ EXPECTED = {
     "codec",
     "MemactorError",
     "ClosedError",
+    "ServerBusyError",
     "WriterDiedError",
     "AlreadyOpenError",
     "ReadOnlyError",
