@@ -15,7 +15,8 @@
     ├── StorageError         Raised when SQLite failed unexpectedly; the whole batch rolled back.
     │   └── StorageFullError     Raised when the quota (`max_size`) or the disk is full.
     ├── CodecError           Raised for bytes that do not decode to a command (also a ValueError).
-    └── SchemaError          Raised when the file was written by a newer schema.
+    ├── SchemaError          Raised when the file was written by a newer schema.
+    └── UnsupportedBackendError  Raised when memactor is started on an event loop other than asyncio.
 
 Cancellation is never wrapped: a cancelled caller sees its event loop's own cancellation exception.
 """
@@ -37,6 +38,7 @@ __all__ = [
     "SchemaError",
     "StorageError",
     "StorageFullError",
+    "UnsupportedBackendError",
     "WriterDiedError",
 ]
 
@@ -103,3 +105,7 @@ class CodecError(MemactorError, ValueError):
 
 class SchemaError(MemactorError):
     """Raised when the file was written by a newer schema than this version of memactor knows."""
+
+
+class UnsupportedBackendError(MemactorError):
+    """Raised when memactor is started on an event loop other than asyncio (trio, for instance)."""

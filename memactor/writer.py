@@ -3,7 +3,13 @@
 Callers put ``(encoded command, reply future)`` into a bounded anyio memory-object stream. The writer
 takes one item, drains up to ``max_batch - 1`` more without waiting, and applies the whole run in one
 thread hop on its own connection (`memactor.apply.apply_batch`): one transaction, one COMMIT. Only then
-does it answer each caller. If it dies, every pending and later caller gets `WriterDiedError`.
+does it answer each caller.
+
+A failed batch fails only its own callers, with `StorageError`. If the connection itself is broken, the
+writer closes it and opens a new one (backing off from 50 ms to 5 s between attempts), failing whatever
+waits meanwhile with `StorageError` rather than leaving it to hang. Only a writer that cannot go on (a
+newer schema on reopening, the writer's task cancelled) dies: then every pending and later caller gets
+`WriterDiedError`.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+import urllib.parse
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -21,8 +28,10 @@ import anyio
 import anyio.lowlevel
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from .aio import finish
 from .apply import apply_batch
-from .errors import ClosedError, MemactorError, StorageError, WriterDiedError
+from .errors import ClosedError, MemactorError, SchemaError, StorageError, WriterDiedError
+from .filelock import WriterLock
 from .lane import Lane
 from .mutations import Quota, enforce_quota, is_full
 from .schema import configure_writer, migrate
@@ -32,10 +41,27 @@ __all__ = ["Writer", "connect_writer"]
 
 _Item = tuple[bytes, bool, "asyncio.Future[Any]"]
 
+# Past this size the writer forces the WAL back to its start after a batch (see `Writer._bound_wal`).
+WAL_RESTART_BYTES = 16 * 1024 * 1024
+# A WAL reset skipped because a reader was busy is tried again this much later (seconds).
+WAL_RESET_RETRY_S = 1.0
+# Backoff between attempts to reopen a broken connection (seconds): doubling from the first to the last.
+RECONNECT_FIRST_S = 0.05
+RECONNECT_MAX_S = 5.0
 
-def connect_writer(path: str, durability: str) -> sqlite3.Connection:
-    """Open ``path`` for writing: WAL, explicit ``synchronous``, schema migrated."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+def connect_writer(path: str, durability: str, *, create: bool = True) -> sqlite3.Connection:
+    """Open ``path`` for writing: WAL, explicit ``synchronous``, schema migrated.
+
+    Args:
+        create: Create the file if it is missing. A reopen must not: a missing file then means it was
+            moved or its directory is gone, and a new empty database there would not be the same memory.
+    """
+    if create:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    else:
+        uri = f"file:{urllib.parse.quote(path)}?mode=rw"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     try:
         configure_writer(conn, durability=durability)
         migrate(conn)
@@ -43,10 +69,6 @@ def connect_writer(path: str, durability: str) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
-
-
-# Past this size the writer forces the WAL back to its start after a batch (see `Writer._bound_wal`).
-WAL_RESTART_BYTES = 16 * 1024 * 1024
 
 
 def _checkpoint(conn: sqlite3.Connection, mode: str = "TRUNCATE") -> bool:
@@ -62,6 +84,18 @@ def _checkpoint(conn: sqlite3.Connection, mode: str = "TRUNCATE") -> bool:
     return not busy
 
 
+def _check_connection(conn: sqlite3.Connection) -> None:
+    """Raise if ``conn`` cannot go on; end a transaction a failed batch may have left open."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+
+
+@contextlib.asynccontextmanager
+async def _no_readers() -> AsyncIterator[bool]:
+    yield True
+
+
 class Writer:
     """The single-writer actor for one database file."""
 
@@ -73,19 +107,24 @@ class Writer:
         max_batch: int,
         max_pending: int,
         max_size: int | None,
-        pause_readers: Callable[[], AbstractAsyncContextManager[None]] = contextlib.nullcontext,
+        lock: WriterLock | None = None,
+        pause_readers: Callable[[], AbstractAsyncContextManager[bool]] = _no_readers,
     ) -> None:
+        self._path = path
+        self._durability = durability
         self._lane = Lane("memactor-writer", lambda: connect_writer(path, durability))
         self._send: MemoryObjectSendStream[_Item]
         self._receive: MemoryObjectReceiveStream[_Item]
         self._send, self._receive = anyio.create_memory_object_stream[_Item](max_pending)
         self._max_batch = max_batch
-        self._max_pending = max_pending
         self._quota = Quota(max_size)
         self._wal_path = f"{path}-wal"
+        self._lock = lock
         self._pause_readers = pause_readers
+        self._next_wal_reset = 0.0
         self._in_flight: list[_Item] = []
         self._died: BaseException | None = None
+        self._stopping = anyio.Event()
         self._finished = anyio.Event()
         self.counters = WriterCounters()
 
@@ -101,14 +140,16 @@ class Writer:
             SchemaError: the file was written by a newer schema (the writer is then closed).
         """
         try:
-            await self._lane.start()
-            await self._lane.call(enforce_quota, self._quota)
+            await self._start_lane()
         except BaseException:
             # `run` will never start: close what it would have closed.
-            with anyio.CancelScope(shield=True):
-                await self._lane.close()
+            await finish(self._lane.close())
             self.abandon()
             raise
+
+    async def _start_lane(self) -> None:
+        await self._lane.start()
+        await self._lane.call(enforce_quota, self._quota)
 
     def abandon(self) -> None:
         """Close the mailbox of a writer whose `run` will never start (its handle failed to open)."""
@@ -130,7 +171,8 @@ class Writer:
             ClosedError: the handle is closing or closed.
             WriterDiedError: the writer stopped.
             CommandError: the command was rejected (the rest of its batch is unaffected).
-            StorageError: the whole batch failed in SQLite.
+            StorageError: the whole batch failed in SQLite, or the connection is broken and could not be
+                reopened yet.
         """
         if self._died is not None:
             raise self._death()
@@ -179,24 +221,70 @@ class Writer:
     async def _apply(self, batch: list[_Item]) -> None:
         self._in_flight = batch
         started = time.perf_counter()
-        # The batch is already in SQLite's hands: its callers must hear how it ended, so no cancel here.
-        with anyio.CancelScope(shield=True):
-            try:
-                frames = [frame for frame, _, _ in batch]
-                trusted = [trusted for _, trusted, _ in batch]
-                outcomes = await self._lane.call(apply_batch, frames, self._quota, trusted)
-            except StorageError as exc:
-                outcomes = [_fresh(exc) for _ in batch]
-        self.counters.record(len(batch), time.perf_counter() - started)
-        self._in_flight = []
-        for (_, _, future), outcome in zip(batch, outcomes, strict=True):
-            if future.done():  # its caller was cancelled after the command entered the mailbox
-                continue
-            if isinstance(outcome, MemactorError):
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
+        # Once handed to SQLite, the batch runs to its end in a task of its own, and its callers hear how
+        # it ended even if this task is cancelled meanwhile.
+        commit = asyncio.ensure_future(self._commit(batch))
+        try:
+            await finish(commit)
+        finally:
+            if commit.done() and not commit.cancelled() and commit.exception() is None:
+                self.counters.record(len(batch), time.perf_counter() - started)
+                self._in_flight = []
+                _answer(batch, commit.result())
         await self._bound_wal()
+
+    async def _commit(self, batch: list[_Item]) -> list[Any]:
+        frames = [frame for frame, _, _ in batch]
+        trusted = [trusted for _, trusted, _ in batch]
+        try:
+            outcomes: list[Any] = await self._lane.call(apply_batch, frames, self._quota, trusted)
+            return outcomes
+        except StorageError as exc:
+            failure = exc
+        except Exception as exc:  # noqa: BLE001 - typed for this batch's callers; the writer goes on
+            failure = StorageError(f"the batch failed unexpectedly and was rolled back: {exc!r}")
+            failure.__cause__ = exc
+        await self._recover()
+        return [_fresh(failure) for _ in batch]
+
+    async def _recover(self) -> None:
+        """Keep the connection if it still works, else reopen it."""
+        try:
+            await self._lane.call(_check_connection)
+        except (sqlite3.Error, StorageError):
+            await self._reconnect()
+
+    async def _reconnect(self) -> None:
+        """Replace a broken connection, backing off between attempts, until one opens or the writer stops.
+
+        Raises:
+            SchemaError: the file now holds a newer schema: this writer cannot go on.
+        """
+        delay = RECONNECT_FIRST_S
+        while True:
+            await self._lane.close()
+            self._lane = Lane("memactor-writer", lambda: connect_writer(self._path, self._durability, create=False))
+            try:
+                await self._start_lane()
+                return
+            except SchemaError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - answered to every caller waiting meanwhile
+                self._fail_queued(StorageError(f"cannot reopen {self._path} for writing: {exc}"))
+            with anyio.move_on_after(delay):
+                await self._stopping.wait()
+            if self._stopping.is_set():
+                return  # `run` drains what is left, each batch failing fast on the closed lane
+            delay = min(delay * 2, RECONNECT_MAX_S)
+
+    def _fail_queued(self, error: StorageError) -> None:
+        while True:
+            try:
+                _, _, future = self._receive.receive_nowait()
+            except (anyio.WouldBlock, anyio.EndOfStream):
+                return
+            if not future.done():
+                future.set_exception(_fresh(error))
 
     async def _bound_wal(self) -> None:
         # Readers that never pause (a long stream, busy agents) keep the PASSIVE autocheckpoint from ever
@@ -206,10 +294,20 @@ class Writer:
             size = os.path.getsize(self._wal_path)
         except OSError:
             return
-        if size > WAL_RESTART_BYTES:
-            with anyio.CancelScope(shield=True):
-                async with self._pause_readers():  # this process's readers, at least, are out of its way
-                    await self._lane.call(_checkpoint, "RESTART")
+        if size > WAL_RESTART_BYTES and time.monotonic() >= self._next_wal_reset:
+            await finish(self._reset_wal())
+
+    async def _reset_wal(self) -> None:
+        async with self._pause_readers() as held:
+            if not held:  # a read is running long: writes go on, the reset waits for a later batch
+                self._next_wal_reset = time.monotonic() + WAL_RESET_RETRY_S
+                return
+            try:
+                await self._lane.call(_checkpoint, "RESTART")
+            except (sqlite3.Error, StorageError):
+                # Only space is at stake here; a connection that is really broken fails the next batch,
+                # which reopens it.
+                self._next_wal_reset = time.monotonic() + WAL_RESET_RETRY_S
 
     def _death(self) -> WriterDiedError:
         return WriterDiedError(f"the writer stopped: {self._died!r}")
@@ -229,20 +327,40 @@ class Writer:
                 future.set_exception(self._death())
 
     async def stop(self) -> None:
-        """Stop intake, let the actor drain and commit what is queued, checkpoint, close the connection."""
+        """Stop intake, let the actor drain and commit what is queued, checkpoint, close the connection,
+        and only then release the file lock. Runs to its end even if the caller is cancelled."""
         self._send.close()
-        with anyio.CancelScope(shield=True):
-            await self._finished.wait()
-            try:
-                if self._died is None:
-                    await self._lane.call(_checkpoint)
-            finally:
-                await self._lane.close()
+        self._stopping.set()
+        await finish(self._shut_down())
+
+    async def _shut_down(self) -> None:
+        await self._finished.wait()
+        try:
+            if self._died is None and self._lane.running:
+                await self._lane.call(_checkpoint)
+        finally:
+            if self._lock is not None:
+                # Released by the thread itself once its connection is closed, even if nobody is left on
+                # the event loop to do it; and here, for a lane whose thread had already ended.
+                self._lane.on_exit = self._lock.release
+            await self._lane.close()
+            if self._lock is not None:
+                self._lock.release()
 
     @property
     def died(self) -> BaseException | None:
         """Why the writer stopped, if it died."""
         return self._died
+
+
+def _answer(batch: list[_Item], outcomes: list[Any]) -> None:
+    for (_, _, future), outcome in zip(batch, outcomes, strict=True):
+        if future.done():  # its caller was cancelled after the command entered the mailbox
+            continue
+        if isinstance(outcome, MemactorError):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
 
 
 def _fresh(exc: StorageError) -> StorageError:
