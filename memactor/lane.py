@@ -36,9 +36,9 @@ class Lane:
         """Args:
         name: The thread's name.
         connect: Opens the connection, on the lane's thread.
-        on_exit: Called on the lane's thread as its last act, once its connection is closed (or failed to
-            open), whether or not the event loop is still there to hear of it. May be set later, until
-            `close` is called.
+        on_exit: Called once the thread has ended, its connection closed (or never opened): on the event
+            loop, whether or not anyone still waits for the lane; or, if the loop is already closed, by the
+            thread as its last act. May be set later, until `close` is called.
         """
         self._name = name
         self._connect = connect
@@ -125,9 +125,8 @@ class Lane:
                     conn.close()
                 except sqlite3.Error:
                     pass  # a broken connection may refuse to close cleanly; its file handles are freed anyway
-            if self.on_exit is not None:
-                self.on_exit()
-            self._tell_loop(self._ended)
+            if not self._tell_loop(self._ended) and self.on_exit is not None:
+                self.on_exit()  # no event loop is left to hear of it: the connection is closed, that will do
 
     def _serve(self, conn: sqlite3.Connection) -> None:
         while True:
@@ -149,20 +148,24 @@ class Lane:
     def _tell(self, answers: list[_Answer]) -> None:
         self._tell_loop(_settle, answers)
 
-    def _tell_loop(self, callback: Callable[..., None], *args: Any) -> None:
+    def _tell_loop(self, callback: Callable[..., None], *args: Any) -> bool:
         assert self._loop is not None
         try:
             self._loop.call_soon_threadsafe(callback, *args)
         except RuntimeError:
-            pass  # the event loop is closed: nobody is left waiting for this answer
+            return False  # the event loop is closed: nobody is left waiting for this answer
+        return True
 
     def _deliver(self, answers: list[_Answer]) -> None:
         self.pending -= len(answers)
         _settle(answers)
 
     def _ended(self) -> None:
-        # On the loop's thread, the only one that queues calls: none can be queued after this drain.
+        # On the loop's thread, the only one that queues calls: none can be queued after this drain. It runs
+        # whether or not anyone still waits for the lane (a cancelled close, a loop shutting down).
         assert self._stopped is not None
+        if self._thread is not None:
+            self._thread.join()  # telling the loop was the thread's last act: this returns at once
         if not self._stopped.done():
             self._stopped.set_result(None)
         stranded: list[_Answer] = []
@@ -174,6 +177,8 @@ class Lane:
             if call is not None:
                 stranded.append(_answer(call[2], None, StorageError(f"the {self._name} connection is closed")))
         self._deliver(stranded)
+        if self.on_exit is not None:
+            self.on_exit()
 
 
 def _answer(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> _Answer:

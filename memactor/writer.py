@@ -340,8 +340,8 @@ class Writer:
                 await self._lane.call(_checkpoint)
         finally:
             if self._lock is not None:
-                # Released by the thread itself once its connection is closed, even if nobody is left on
-                # the event loop to do it; and here, for a lane whose thread had already ended.
+                # Released as soon as the thread has ended, its connection closed, even if this task is
+                # cut short (the loop shutting down); and here, for a lane whose thread had already ended.
                 self._lane.on_exit = self._lock.release
             await self._lane.close()
             if self._lock is not None:

@@ -28,7 +28,7 @@ LAYERS: list[set[str]] = [
     {"queries"},
     {"mutations"},
     {"apply", "read"},
-    {"lane", "stats", "filelock"},
+    {"aio", "lane", "stats", "filelock"},
     {"writer", "readpool"},
     {"backend"},
     {"stores"},
