@@ -134,7 +134,9 @@ class Memory:
     async def _stop_writer(self) -> None:
         assert self._writer is not None and self._writer_task is not None
         await self._writer.stop()  # releases the file lock once the writer's thread has ended
-        await self._writer_task  # `run` never raises but for cancellation; this reaps the task
+        # Reaps the task without raising: `run` raises only if it was cancelled (the writer then died, and
+        # every caller heard so), which is no cancellation of whoever is closing.
+        await asyncio.wait([self._writer_task])
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
