@@ -69,11 +69,6 @@ class WriterLock:
 
     def _register(self) -> tuple[int, int]:
         stat = _stat_or_create(self.database)
-        if stat.st_nlink > 1:
-            raise InvalidInputError(
-                f"{self.database} has {stat.st_nlink} hard links: SQLite keeps its WAL beside each name, so "
-                "writing through two names can corrupt it; keep one name (remove the other links) or copy the file"
-            )
         identity = (stat.st_dev, stat.st_ino)
         with _GUARD:
             other = _WRITING.get(identity)
@@ -81,6 +76,11 @@ class WriterLock:
                 raise AlreadyOpenError(
                     f"{self.database} is already open for writing in this process (as {other}); "
                     "share that handle, or open this one with readonly=True"
+                )
+            if stat.st_nlink > 1:
+                raise InvalidInputError(
+                    f"{self.database} has {stat.st_nlink} hard links: SQLite keeps its WAL beside each name, so "
+                    "writing through two names can corrupt it; keep one name (remove the other links) or copy it"
                 )
             _WRITING[identity] = self.database
         return identity
