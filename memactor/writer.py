@@ -6,8 +6,8 @@ thread hop on its own connection (`memactor.apply.apply_batch`): one transaction
 does it answer each caller.
 
 A failed batch fails only its own callers, with `StorageError`. If the connection itself is broken, the
-writer closes it and opens a new one (backing off from 50 ms to 5 s between attempts), failing whatever
-waits meanwhile with `StorageError` rather than leaving it to hang. Only a writer that cannot go on (a
+writer closes it and the next batch opens a new one; while reopening fails, each batch waits for the next
+attempt (backing off from 50 ms to 5 s) and fails with `StorageError` if it fails too: nobody hangs. Only a writer that cannot go on (a
 newer schema on reopening, the writer's task cancelled) dies: then every pending and later caller gets
 `WriterDiedError`.
 """
@@ -122,6 +122,8 @@ class Writer:
         self._lock = lock
         self._pause_readers = pause_readers
         self._next_wal_reset = 0.0
+        self._reopen_at = 0.0  # monotonic time of the next attempt to reopen a broken connection
+        self._reopen_delay = RECONNECT_FIRST_S
         self._in_flight: list[_Item] = []
         self._died: BaseException | None = None
         self._stopping = anyio.Event()
@@ -237,10 +239,14 @@ class Writer:
         frames = [frame for frame, _, _ in batch]
         trusted = [trusted for _, trusted, _ in batch]
         try:
+            if not self._lane.running:
+                await self._reopen()
             outcomes: list[Any] = await self._lane.call(apply_batch, frames, self._quota, trusted)
             return outcomes
         except StorageError as exc:
             failure = exc
+        except SchemaError:
+            raise  # the file now holds a newer schema: this writer cannot go on
         except Exception as exc:  # noqa: BLE001 - typed for this batch's callers; the writer goes on
             failure = StorageError(f"the batch failed unexpectedly and was rolled back: {exc!r}")
             failure.__cause__ = exc
@@ -248,43 +254,33 @@ class Writer:
         return [_fresh(failure) for _ in batch]
 
     async def _recover(self) -> None:
-        """Keep the connection if it still works, else reopen it."""
+        """Keep the connection if it still works; else close it, for the next batch to reopen."""
+        if not self._lane.running:
+            return
         try:
             await self._lane.call(_check_connection)
         except (sqlite3.Error, StorageError):
-            await self._reconnect()
+            await self._lane.close()
 
-    async def _reconnect(self) -> None:
-        """Replace a broken connection, backing off between attempts, until one opens or the writer stops.
+    async def _reopen(self) -> None:
+        """Open a new connection in place of a broken one, once the backoff since the last attempt is over.
 
         Raises:
-            SchemaError: the file now holds a newer schema: this writer cannot go on.
+            StorageError: this attempt failed too (the next one waits twice as long, up to 5 s).
+            SchemaError: the file now holds a newer schema.
         """
-        delay = RECONNECT_FIRST_S
-        while True:
-            await self._lane.close()
-            self._lane = Lane("memactor-writer", lambda: connect_writer(self._path, self._durability, create=False))
-            try:
-                await self._start_lane()
-                return
-            except SchemaError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - answered to every caller waiting meanwhile
-                self._fail_queued(StorageError(f"cannot reopen {self._path} for writing: {exc}"))
-            with anyio.move_on_after(delay):
-                await self._stopping.wait()
-            if self._stopping.is_set():
-                return  # `run` drains what is left, each batch failing fast on the closed lane
-            delay = min(delay * 2, RECONNECT_MAX_S)
-
-    def _fail_queued(self, error: StorageError) -> None:
-        while True:
-            try:
-                _, _, future = self._receive.receive_nowait()
-            except (anyio.WouldBlock, anyio.EndOfStream):
-                return
-            if not future.done():
-                future.set_exception(_fresh(error))
+        with anyio.move_on_after(max(0.0, self._reopen_at - time.monotonic())):
+            await self._stopping.wait()  # a closing handle tries at once: what is queued may still commit
+        self._lane = Lane("memactor-writer", lambda: connect_writer(self._path, self._durability, create=False))
+        try:
+            await self._start_lane()
+        except SchemaError:
+            raise
+        except Exception as exc:
+            self._reopen_at = time.monotonic() + self._reopen_delay
+            self._reopen_delay = min(self._reopen_delay * 2, RECONNECT_MAX_S)
+            raise StorageError(f"cannot reopen {self._path} for writing: {exc}") from exc
+        self._reopen_delay = RECONNECT_FIRST_S
 
     async def _bound_wal(self) -> None:
         # Readers that never pause (a long stream, busy agents) keep the PASSIVE autocheckpoint from ever
