@@ -22,6 +22,7 @@ from .errors import (
     SchemaError,
     StorageError,
     StorageFullError,
+    UnsupportedBackendError,
     WriterDiedError,
 )
 from .memory import Memory, open
@@ -54,6 +55,7 @@ __all__ = [
     "Statistics",
     "StorageError",
     "StorageFullError",
+    "UnsupportedBackendError",
     "WriterDiedError",
     "codec",
     "connect",

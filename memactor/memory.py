@@ -82,9 +82,15 @@ class Memory:
         self.skills = SkillStore(self)
 
     async def __aenter__(self) -> Memory:
-        require_asyncio("memactor.open")
         if self._state != "new":
             raise ClosedError("a Memory handle can be opened once")
+        try:
+            require_asyncio("memactor.open")
+        except BaseException:
+            self._state = "closed"
+            if self._writer is not None:
+                self._writer.abandon()
+            raise
         self._state = "opening"
         # Opening runs to its end in a task of its own: a cancellation cannot leave a thread, a connection
         # or the lock behind. If one arrives meanwhile, what was opened is closed before it goes on.

@@ -110,5 +110,5 @@ def test_the_sync_sql_layer_imports_sqlite3_and_nothing_async(module: str) -> No
 def test_the_parser_sees_relative_and_absolute_imports() -> None:
     internal, external = imports_of("memory")
     assert {"writer", "readpool", "stores", "batch", "errors"} <= internal
-    assert "anyio" in external
+    assert "asyncio" in external
     assert "codec" in imports_of("__init__")[0]
