@@ -97,7 +97,7 @@ class Memory:
         opening = asyncio.ensure_future(self._open())
         try:
             await finish(opening)
-            if self._state == "closed":
+            if self._state != "opening":  # `close()` was called meanwhile, from another task
                 raise ClosedError(f"the memory handle on {self.path} was closed while it opened")
         except BaseException:
             self._state = "closed"

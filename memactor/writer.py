@@ -7,9 +7,12 @@ does it answer each caller.
 
 A failed batch fails only its own callers, with `StorageError`. If the connection itself is broken, the
 writer closes it and the next batch opens a new one; while reopening fails, each batch waits for the next
-attempt (backing off from 50 ms to 5 s) and fails with `StorageError` if it fails too: nobody hangs. Only a writer that cannot go on (a
-newer schema on reopening, the writer's task cancelled) dies: then every pending and later caller gets
-`WriterDiedError`.
+attempt (backing off from 50 ms to 5 s) and fails with `StorageError` if it fails too: nobody hangs.
+Only a writer that cannot go on (a newer schema on reopening, the writer's task cancelled) dies: then
+every pending and later caller gets `WriterDiedError`.
+
+Once handed to SQLite, a batch runs to its end in a task of its own (`memactor.aio.finish`) and answers
+its callers, whatever cancellation reaches the writer meanwhile.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import contextlib
 import os
 import sqlite3
 import time
-import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -33,11 +35,13 @@ from .apply import apply_batch
 from .errors import ClosedError, MemactorError, SchemaError, StorageError, WriterDiedError
 from .filelock import WriterLock
 from .lane import Lane
-from .mutations import Quota, enforce_quota, is_full
-from .schema import configure_writer, migrate
+from .mutations import Quota, enforce_quota
 from .stats import WriterCounters
+from .writeconn import check_connection as _check_connection
+from .writeconn import checkpoint as _checkpoint
+from .writeconn import connect_writer
 
-__all__ = ["Writer", "connect_writer"]
+__all__ = ["Writer"]
 
 _Item = tuple[bytes, bool, "asyncio.Future[Any]"]
 
@@ -48,47 +52,6 @@ WAL_RESET_RETRY_S = 1.0
 # Backoff between attempts to reopen a broken connection (seconds): doubling from the first to the last.
 RECONNECT_FIRST_S = 0.05
 RECONNECT_MAX_S = 5.0
-
-
-def connect_writer(path: str, durability: str, *, create: bool = True) -> sqlite3.Connection:
-    """Open ``path`` for writing: WAL, explicit ``synchronous``, schema migrated.
-
-    Args:
-        create: Create the file if it is missing. A reopen must not: a missing file then means it was
-            moved or its directory is gone, and a new empty database there would not be the same memory.
-    """
-    if create:
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    else:
-        uri = f"file:{urllib.parse.quote(path)}?mode=rw"
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-    try:
-        configure_writer(conn, durability=durability)
-        migrate(conn)
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-def _checkpoint(conn: sqlite3.Connection, mode: str = "TRUNCATE") -> bool:
-    """Checkpoint the WAL; returns False if a reader kept it from completing (SQLite's ``busy`` flag)."""
-    try:
-        busy = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()[0]
-    except sqlite3.OperationalError as exc:
-        if not is_full(exc):
-            raise
-        # A full disk: every commit is safe in the WAL and the next open checkpoints it, so closing
-        # must not fail (nor raise an untyped sqlite3 error) for want of room to copy pages back.
-        return False
-    return not busy
-
-
-def _check_connection(conn: sqlite3.Connection) -> None:
-    """Raise if ``conn`` cannot go on; end a transaction a failed batch may have left open."""
-    if conn.in_transaction:
-        conn.execute("ROLLBACK")
-    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
 
 
 @contextlib.asynccontextmanager

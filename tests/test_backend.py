@@ -21,7 +21,7 @@ def memactor_threads() -> list[threading.Thread]:
 @pytest.mark.parametrize("readonly", [False, True])
 def test_open_refuses_trio_before_taking_anything(db_path: Path, readonly: bool) -> None:
     async def main() -> None:
-        with pytest.raises(Exception) as refused:  # noqa: PT011 - the type is checked below, by name too
+        with pytest.raises(Exception) as refused:  # the type is checked below, by name too
             async with memactor.open(db_path, readonly=readonly):
                 pass
         assert type(refused.value).__name__ == "UnsupportedBackendError", repr(refused.value)
@@ -38,7 +38,7 @@ def test_open_refuses_trio_before_taking_anything(db_path: Path, readonly: bool)
 
 def test_connect_refuses_trio_before_connecting(tmp_path: Path) -> None:
     async def main() -> None:
-        with pytest.raises(Exception) as refused:  # noqa: PT011 - the type is checked below, by name too
+        with pytest.raises(Exception) as refused:  # the type is checked below, by name too
             async with memactor.connect(f"unix://{tmp_path / 'nobody.sock'}", token="t"):
                 pass
         assert type(refused.value).__name__ == "UnsupportedBackendError", repr(refused.value)

@@ -27,7 +27,7 @@ LAYERS: list[set[str]] = [
     {"filters", "ranking"},
     {"queries"},
     {"mutations"},
-    {"apply", "read"},
+    {"apply", "read", "writeconn"},
     {"aio", "lane", "stats", "filelock"},
     {"writer", "readpool"},
     {"backend"},
@@ -40,7 +40,7 @@ LAYERS: list[set[str]] = [
 CORE = {name: level for level, names in enumerate(LAYERS) for name in names}
 # The top: entry points that may import anything of the package, including modules outside the core.
 TOP = {"demo", "cli", "__main__", "__init__"}
-SYNC_SQL = ["apply", "read", "rows", "schema"]
+SYNC_SQL = ["apply", "read", "rows", "schema", "writeconn"]
 ASYNC_MODULES = {"anyio", "asyncio", "aiosqlite", "trio", "sniffio"}
 
 

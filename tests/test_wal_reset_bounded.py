@@ -25,7 +25,9 @@ HANG = 30  # seconds: only to turn a hang into a failure
 REAL_RUN_QUERY = memactor.readpool.run_query
 
 
-async def test_writes_commit_while_a_long_read_keeps_a_lane_busy(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_writes_commit_while_a_long_read_keeps_a_lane_busy(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(memactor.writer, "WAL_RESTART_BYTES", 64 * 1024)
     reading = threading.Event()
     finish_read = threading.Event()
