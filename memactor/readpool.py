@@ -89,6 +89,9 @@ class ReadPool:
 
         Yields:
             True if every lane is held, False if the pause gave up (nothing is held then).
+
+        Raises:
+            StorageError: a lane's connection has ended (nothing is held then either).
         """
         if not self._open:
             yield True
@@ -98,8 +101,10 @@ class ReadPool:
         holding = [loop.create_future() for _ in self._lanes]
         # Futures, not tasks: a hold still queued behind a long query when the pause gives up completes on
         # its own later (and returns at once, `release` being set); nothing waits for it.
-        holds = [lane.submit(_hold, loop, held, release) for lane, held in zip(self._lanes, holding, strict=True)]
+        holds: list[asyncio.Future[None]] = []
         try:
+            for lane, held in zip(self._lanes, holding, strict=True):
+                holds.append(lane.submit(_hold, loop, held, release))  # StorageError if the lane has ended
             _, late = await asyncio.wait(holding, timeout=limit)
             if late:
                 release.set()
@@ -108,7 +113,7 @@ class ReadPool:
             yield True
         finally:
             release.set()
-            parked = [hold for hold, held in zip(holds, holding, strict=True) if held.done()]
+            parked = [hold for hold, held in zip(holds, holding, strict=False) if held.done()]
             if parked:  # each returns at once now; waiting keeps a resumed lane's next query after its hold
                 await asyncio.wait(parked)
 

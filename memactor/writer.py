@@ -257,16 +257,16 @@ class Writer:
             await finish(self._reset_wal())
 
     async def _reset_wal(self) -> None:
-        async with self._pause_readers() as held:
-            if not held:  # a read is running long: writes go on, the reset waits for a later batch
-                self._next_wal_reset = time.monotonic() + WAL_RESET_RETRY_S
-                return
-            try:
-                await self._lane.call(_checkpoint, "RESTART")
-            except (sqlite3.Error, StorageError):
-                # Only space is at stake here; a connection that is really broken fails the next batch,
-                # which reopens it.
-                self._next_wal_reset = time.monotonic() + WAL_RESET_RETRY_S
+        try:
+            async with self._pause_readers() as held:
+                if held:
+                    await self._lane.call(_checkpoint, "RESTART")
+                    return
+        except (sqlite3.Error, StorageError):
+            # Only space is at stake here: a broken connection fails the next batch, which reopens it.
+            pass
+        # Not done (a read runs long, or a connection failed): writes go on, a later batch tries again.
+        self._next_wal_reset = time.monotonic() + WAL_RESET_RETRY_S
 
     def _death(self) -> WriterDiedError:
         return WriterDiedError(f"the writer stopped: {self._died!r}")
