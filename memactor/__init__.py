@@ -23,6 +23,7 @@ from .errors import (
     ServerBusyError,
     StorageError,
     StorageFullError,
+    UnsupportedBackendError,
     WriterDiedError,
 )
 from .memory import Memory, open
@@ -56,6 +57,7 @@ __all__ = [
     "Statistics",
     "StorageError",
     "StorageFullError",
+    "UnsupportedBackendError",
     "WriterDiedError",
     "codec",
     "connect",

@@ -6,8 +6,10 @@ Each subcommand imports what it needs only when it runs, so ``import memactor`` 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 __all__ = ["main"]
 
@@ -58,13 +60,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _bench(argv: list[str]) -> int:
+    # The benchmark suite is not part of the wheel (a top-level `bench` package would collide with anything
+    # of that name); it runs from a source checkout, where it sits beside the `memactor` package.
+    checkout = Path(__file__).resolve().parent.parent
+    in_checkout = (checkout / "pyproject.toml").is_file() and (checkout / "bench" / "__init__.py").is_file()
+    spec = importlib.util.find_spec("bench") if in_checkout else None
+    if spec is None or spec.origin is None or Path(spec.origin).resolve().parent.parent != checkout:
+        print(
+            "memactor bench: the benchmark suite is not installed with memactor; run `python -m bench` "
+            "from a source checkout of memactor (git clone, then pip install -e '.[bench]')",
+            file=sys.stderr,
+        )
+        return 2
+    from bench import main as bench_main
+
+    return int(bench_main(argv))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["bench"]:
-        from bench import main as bench_main  # the benchmark suite ships beside the library
-
-        return int(bench_main(argv[1:]))
+        return _bench(argv[1:])
     args = _parser().parse_args(argv)
     if args.command == "demo":
         from .demo import run_demo

@@ -31,6 +31,7 @@ from typing import Any, Literal
 import anyio
 from anyio.from_thread import start_blocking_portal
 
+from .aio import require_asyncio
 from .batch import BatchContext
 from .blocking import Blocking
 from .channel import Channel
@@ -100,6 +101,7 @@ class RemoteMemory:
         self.skills = SkillStore(self)
 
     async def __aenter__(self) -> RemoteMemory:
+        require_asyncio("memactor.connect")
         if self._state != "new":
             raise ClosedError("a RemoteMemory handle can be opened once")
         self._state = "open"

@@ -16,7 +16,8 @@
     ├── StorageError         Raised when SQLite failed unexpectedly; the whole batch rolled back.
     │   └── StorageFullError     Raised when the quota (`max_size`) or the disk is full.
     ├── CodecError           Raised for bytes that do not decode to a command (also a ValueError).
-    └── SchemaError          Raised when the file was written by a newer schema.
+    ├── SchemaError          Raised when the file was written by a newer schema.
+    └── UnsupportedBackendError  Raised when memactor is started on an event loop other than asyncio.
 
 Cancellation is never wrapped: a cancelled caller sees its event loop's own cancellation exception.
 """
@@ -39,6 +40,7 @@ __all__ = [
     "ServerBusyError",
     "StorageError",
     "StorageFullError",
+    "UnsupportedBackendError",
     "WriterDiedError",
 ]
 
@@ -113,3 +115,7 @@ class CodecError(MemactorError, ValueError):
 
 class SchemaError(MemactorError):
     """Raised when the file was written by a newer schema than this version of memactor knows."""
+
+
+class UnsupportedBackendError(MemactorError):
+    """Raised when memactor is started on an event loop other than asyncio (trio, for instance)."""

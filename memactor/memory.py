@@ -11,8 +11,7 @@ import os
 from types import TracebackType
 from typing import Any, Literal
 
-import anyio
-
+from .aio import finish, require_asyncio
 from .batch import BatchContext
 from .codec import encode
 from .commands import Command, SetQuota
@@ -70,12 +69,14 @@ class Memory:
                 max_batch=max_batch,
                 max_pending=max_pending,
                 max_size=max_size,
+                lock=self._lock,
                 pause_readers=self._pool.paused,
             )
         )
         self._max_pending = max_pending
         self._writer_task: asyncio.Task[None] | None = None
-        self._state: Literal["new", "open", "closed"] = "new"
+        self._closing: asyncio.Task[None] | None = None
+        self._state: Literal["new", "opening", "open", "closed"] = "new"
         self.episodes = EpisodeStore(self)
         self.facts = FactStore(self)
         self.skills = SkillStore(self)
@@ -83,11 +84,34 @@ class Memory:
     async def __aenter__(self) -> Memory:
         if self._state != "new":
             raise ClosedError("a Memory handle can be opened once")
+        try:
+            require_asyncio("memactor.open")
+        except BaseException:
+            self._state = "closed"
+            if self._writer is not None:
+                self._writer.abandon()
+            raise
+        self._state = "opening"
+        # Opening runs to its end in a task of its own: a cancellation cannot leave a thread, a connection
+        # or the lock behind. If one arrives meanwhile, what was opened is closed before it goes on.
+        opening = asyncio.ensure_future(self._open())
+        try:
+            await finish(opening)
+            if self._state != "opening":  # `close()` was called meanwhile, from another task
+                raise ClosedError(f"the memory handle on {self.path} was closed while it opened")
+        except BaseException:
+            self._state = "closed"
+            if opening.done() and not opening.cancelled() and opening.exception() is None:
+                await finish(self._shut_down())
+            raise
+        self._state = "open"
+        return self
+
+    async def _open(self) -> None:
         if self._lock is not None:
             try:
                 self._lock.acquire()
             except BaseException:
-                self._state = "closed"
                 if self._writer is not None:
                     self._writer.abandon()
                 raise
@@ -95,11 +119,8 @@ class Memory:
             await self._start()
         except BaseException:
             if self._lock is not None:
-                self._lock.release()
-            self._state = "closed"
+                self._lock.release()  # every thread of this handle has ended by now
             raise
-        self._state = "open"
-        return self
 
     async def _start(self) -> None:
         if self._writer is None:
@@ -118,9 +139,10 @@ class Memory:
 
     async def _stop_writer(self) -> None:
         assert self._writer is not None and self._writer_task is not None
-        with anyio.CancelScope(shield=True):
-            await self._writer.stop()
-            await self._writer_task  # `run` never raises but for cancellation; this reaps the task
+        await self._writer.stop()  # releases the file lock once the writer's thread has ended
+        # Reaps the task without raising: `run` raises only if it was cancelled (the writer then died, and
+        # every caller heard so), which is no cancellation of whoever is closing.
+        await asyncio.wait([self._writer_task])
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -130,22 +152,25 @@ class Memory:
     async def close(self) -> None:
         """Stop intake, commit everything queued, checkpoint the WAL and close every connection.
 
-        Idempotent. No thread of the handle outlives this call.
+        Idempotent. No thread of the handle outlives this call, and the file lock is released only once the
+        writer's connection is closed. If the caller is cancelled, closing still completes in the
+        background; until it has, this file cannot be opened for writing again (`AlreadyOpenError`), and a
+        later `close()` waits for it.
         """
-        if self._state != "open":
+        if self._closing is None:
+            if self._state != "open":
+                self._state = "closed"
+                return
             self._state = "closed"
-            return
-        self._state = "closed"
+            self._closing = asyncio.get_running_loop().create_task(self._shut_down(), name="memactor-close")
+        await asyncio.shield(self._closing)
+
+    async def _shut_down(self) -> None:
         try:
-            with anyio.CancelScope(shield=True):
-                try:
-                    if self._writer is not None:
-                        await self._stop_writer()
-                finally:
-                    await self._pool.close()
+            if self._writer is not None and self._writer_task is not None:
+                await self._stop_writer()
         finally:
-            if self._lock is not None:
-                self._lock.release()
+            await self._pool.close()
 
     async def execute(self, command: Command) -> Any:
         """Send one command to the writer and wait until it is committed.
@@ -233,7 +258,8 @@ def open(  # noqa: A001 - the library's entry point, as in `memactor.open(path)`
         max_size: Quota in bytes for the database file (not the WAL); writes past it raise `StorageFullError`.
 
     Raises:
-        AlreadyOpenError: (on entering) another process or handle writes this file.
+        UnsupportedBackendError: (on entering) the event loop is not asyncio's.
+        AlreadyOpenError: (on entering) another process or handle writes this file, under any name.
         SchemaError: (on entering) the file was written by a newer memactor.
         InvalidInputError: an option is out of range.
     """

@@ -74,30 +74,48 @@ class ReadPool:
             raise storage_error(exc) from exc
 
     @contextlib.asynccontextmanager
-    async def paused(self) -> AsyncIterator[None]:
+    async def paused(self, limit: float = 0.05) -> AsyncIterator[bool]:
         """Hold every lane between two queries while the body runs, so no read transaction of this pool is
         open; queries sent meanwhile wait their turn.
 
         The writer resets the WAL in here: a reset waits for every reader to finish, and a lane answering
         query after query leaves it only brief gaps to find, which cost writes hundreds of milliseconds.
         Each lane runs its calls in order, so a call that blocks is a pause that needs no lock.
+
+        Args:
+            limit: How long to wait, in seconds, for every lane to reach its hold. A lane busy with a long
+                query may not get there in time; the pause then gives up, since a WAL reset only saves
+                space and must never hold writes up for as long as a read runs.
+
+        Yields:
+            True if every lane is held, False if the pause gave up (nothing is held then).
+
+        Raises:
+            StorageError: a lane's connection has ended (nothing is held then either).
         """
         if not self._open:
-            yield
+            yield True
             return
         loop = asyncio.get_running_loop()
         release = threading.Event()
         holding = [loop.create_future() for _ in self._lanes]
-        holds = [
-            asyncio.ensure_future(lane.call(_hold, loop, held, release))
-            for lane, held in zip(self._lanes, holding, strict=True)
-        ]
+        # Futures, not tasks: a hold still queued behind a long query when the pause gives up completes on
+        # its own later (and returns at once, `release` being set); nothing waits for it.
+        holds: list[asyncio.Future[None]] = []
         try:
-            await asyncio.gather(*holding)
-            yield
+            for lane, held in zip(self._lanes, holding, strict=True):
+                holds.append(lane.submit(_hold, loop, held, release))  # StorageError if the lane has ended
+            _, late = await asyncio.wait(holding, timeout=limit)
+            if late:
+                release.set()
+                yield False
+                return
+            yield True
         finally:
             release.set()
-            await asyncio.gather(*holds)
+            parked = [hold for hold, held in zip(holds, holding, strict=False) if held.done()]
+            if parked:  # each returns at once now; waiting keeps a resumed lane's next query after its hold
+                await asyncio.wait(parked)
 
     def _pick(self) -> Lane:
         # Least pending first; among equals, rotate so idle lanes share the work.

@@ -3,7 +3,16 @@
 Callers put ``(encoded command, reply future)`` into a bounded anyio memory-object stream. The writer
 takes one item, drains up to ``max_batch - 1`` more without waiting, and applies the whole run in one
 thread hop on its own connection (`memactor.apply.apply_batch`): one transaction, one COMMIT. Only then
-does it answer each caller. If it dies, every pending and later caller gets `WriterDiedError`.
+does it answer each caller.
+
+A failed batch fails only its own callers, with `StorageError`. If the connection itself is broken, the
+writer closes it and the next batch opens a new one; while reopening fails, each batch waits for the next
+attempt (backing off from 50 ms to 5 s) and fails with `StorageError` if it fails too: nobody hangs.
+Only a writer that cannot go on (a newer schema on reopening, the writer's task cancelled) dies: then
+every pending and later caller gets `WriterDiedError`.
+
+Once handed to SQLite, a batch runs to its end in a task of its own (`memactor.aio.finish`) and answers
+its callers, whatever cancellation reaches the writer meanwhile.
 """
 
 from __future__ import annotations
@@ -13,7 +22,7 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -21,45 +30,33 @@ import anyio
 import anyio.lowlevel
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from .aio import finish
 from .apply import apply_batch
-from .errors import ClosedError, MemactorError, StorageError, WriterDiedError
+from .errors import ClosedError, MemactorError, SchemaError, StorageError, WriterDiedError
+from .filelock import WriterLock
 from .lane import Lane
-from .mutations import Quota, enforce_quota, is_full
-from .schema import configure_writer, migrate
+from .mutations import Quota, enforce_quota
 from .stats import WriterCounters
+from .writeconn import check_connection as _check_connection
+from .writeconn import checkpoint as _checkpoint
+from .writeconn import connect_writer
 
-__all__ = ["Writer", "connect_writer"]
+__all__ = ["Writer"]
 
 _Item = tuple[bytes, bool, "asyncio.Future[Any]"]
 
-
-def connect_writer(path: str, durability: str) -> sqlite3.Connection:
-    """Open ``path`` for writing: WAL, explicit ``synchronous``, schema migrated."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    try:
-        configure_writer(conn, durability=durability)
-        migrate(conn)
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
 # Past this size the writer forces the WAL back to its start after a batch (see `Writer._bound_wal`).
 WAL_RESTART_BYTES = 16 * 1024 * 1024
+# A WAL reset skipped because a reader was busy is tried again this much later (seconds).
+WAL_RESET_RETRY_S = 1.0
+# Backoff between attempts to reopen a broken connection (seconds): doubling from the first to the last.
+RECONNECT_FIRST_S = 0.05
+RECONNECT_MAX_S = 5.0
 
 
-def _checkpoint(conn: sqlite3.Connection, mode: str = "TRUNCATE") -> bool:
-    """Checkpoint the WAL; returns False if a reader kept it from completing (SQLite's ``busy`` flag)."""
-    try:
-        busy = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()[0]
-    except sqlite3.OperationalError as exc:
-        if not is_full(exc):
-            raise
-        # A full disk: every commit is safe in the WAL and the next open checkpoints it, so closing
-        # must not fail (nor raise an untyped sqlite3 error) for want of room to copy pages back.
-        return False
-    return not busy
+@contextlib.asynccontextmanager
+async def _no_readers() -> AsyncIterator[bool]:
+    yield True
 
 
 class Writer:
@@ -73,19 +70,26 @@ class Writer:
         max_batch: int,
         max_pending: int,
         max_size: int | None,
-        pause_readers: Callable[[], AbstractAsyncContextManager[None]] = contextlib.nullcontext,
+        lock: WriterLock | None = None,
+        pause_readers: Callable[[], AbstractAsyncContextManager[bool]] = _no_readers,
     ) -> None:
+        self._path = path
+        self._durability = durability
         self._lane = Lane("memactor-writer", lambda: connect_writer(path, durability))
         self._send: MemoryObjectSendStream[_Item]
         self._receive: MemoryObjectReceiveStream[_Item]
         self._send, self._receive = anyio.create_memory_object_stream[_Item](max_pending)
         self._max_batch = max_batch
-        self._max_pending = max_pending
         self._quota = Quota(max_size)
         self._wal_path = f"{path}-wal"
+        self._lock = lock
         self._pause_readers = pause_readers
+        self._next_wal_reset = 0.0
+        self._reopen_at = 0.0  # monotonic time of the next attempt to reopen a broken connection
+        self._reopen_delay = RECONNECT_FIRST_S
         self._in_flight: list[_Item] = []
         self._died: BaseException | None = None
+        self._stopping = anyio.Event()
         self._finished = anyio.Event()
         self.counters = WriterCounters()
 
@@ -101,14 +105,16 @@ class Writer:
             SchemaError: the file was written by a newer schema (the writer is then closed).
         """
         try:
-            await self._lane.start()
-            await self._lane.call(enforce_quota, self._quota)
+            await self._start_lane()
         except BaseException:
             # `run` will never start: close what it would have closed.
-            with anyio.CancelScope(shield=True):
-                await self._lane.close()
+            await finish(self._lane.close())
             self.abandon()
             raise
+
+    async def _start_lane(self) -> None:
+        await self._lane.start()
+        await self._lane.call(enforce_quota, self._quota)
 
     def abandon(self) -> None:
         """Close the mailbox of a writer whose `run` will never start (its handle failed to open)."""
@@ -130,7 +136,8 @@ class Writer:
             ClosedError: the handle is closing or closed.
             WriterDiedError: the writer stopped.
             CommandError: the command was rejected (the rest of its batch is unaffected).
-            StorageError: the whole batch failed in SQLite.
+            StorageError: the whole batch failed in SQLite, or the connection is broken and could not be
+                reopened yet.
         """
         if self._died is not None:
             raise self._death()
@@ -179,24 +186,64 @@ class Writer:
     async def _apply(self, batch: list[_Item]) -> None:
         self._in_flight = batch
         started = time.perf_counter()
-        # The batch is already in SQLite's hands: its callers must hear how it ended, so no cancel here.
-        with anyio.CancelScope(shield=True):
-            try:
-                frames = [frame for frame, _, _ in batch]
-                trusted = [trusted for _, trusted, _ in batch]
-                outcomes = await self._lane.call(apply_batch, frames, self._quota, trusted)
-            except StorageError as exc:
-                outcomes = [_fresh(exc) for _ in batch]
-        self.counters.record(len(batch), time.perf_counter() - started)
-        self._in_flight = []
-        for (_, _, future), outcome in zip(batch, outcomes, strict=True):
-            if future.done():  # its caller was cancelled after the command entered the mailbox
-                continue
-            if isinstance(outcome, MemactorError):
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
+        # Once handed to SQLite, the batch runs to its end in a task of its own, and its callers hear how
+        # it ended even if this task is cancelled meanwhile.
+        commit = asyncio.ensure_future(self._commit(batch))
+        try:
+            await finish(commit)
+        finally:
+            if commit.done() and not commit.cancelled() and commit.exception() is None:
+                self.counters.record(len(batch), time.perf_counter() - started)
+                self._in_flight = []
+                _answer(batch, commit.result())
         await self._bound_wal()
+
+    async def _commit(self, batch: list[_Item]) -> list[Any]:
+        frames = [frame for frame, _, _ in batch]
+        trusted = [trusted for _, trusted, _ in batch]
+        try:
+            if not self._lane.running:
+                await self._reopen()
+            outcomes: list[Any] = await self._lane.call(apply_batch, frames, self._quota, trusted)
+            return outcomes
+        except StorageError as exc:
+            failure = exc
+        except SchemaError:
+            raise  # the file now holds a newer schema: this writer cannot go on
+        except Exception as exc:  # noqa: BLE001 - typed for this batch's callers; the writer goes on
+            failure = StorageError(f"the batch failed unexpectedly and was rolled back: {exc!r}")
+            failure.__cause__ = exc
+        await self._recover()
+        return [_fresh(failure) for _ in batch]
+
+    async def _recover(self) -> None:
+        """Keep the connection if it still works; else close it, for the next batch to reopen."""
+        if not self._lane.running:
+            return
+        try:
+            await self._lane.call(_check_connection)
+        except (sqlite3.Error, StorageError):
+            await self._lane.close()
+
+    async def _reopen(self) -> None:
+        """Open a new connection in place of a broken one, once the backoff since the last attempt is over.
+
+        Raises:
+            StorageError: this attempt failed too (the next one waits twice as long, up to 5 s).
+            SchemaError: the file now holds a newer schema.
+        """
+        with anyio.move_on_after(max(0.0, self._reopen_at - time.monotonic())):
+            await self._stopping.wait()  # a closing handle tries at once: what is queued may still commit
+        self._lane = Lane("memactor-writer", lambda: connect_writer(self._path, self._durability, create=False))
+        try:
+            await self._start_lane()
+        except SchemaError:
+            raise
+        except Exception as exc:
+            self._reopen_at = time.monotonic() + self._reopen_delay
+            self._reopen_delay = min(self._reopen_delay * 2, RECONNECT_MAX_S)
+            raise StorageError(f"cannot reopen {self._path} for writing: {exc}") from exc
+        self._reopen_delay = RECONNECT_FIRST_S
 
     async def _bound_wal(self) -> None:
         # Readers that never pause (a long stream, busy agents) keep the PASSIVE autocheckpoint from ever
@@ -206,10 +253,20 @@ class Writer:
             size = os.path.getsize(self._wal_path)
         except OSError:
             return
-        if size > WAL_RESTART_BYTES:
-            with anyio.CancelScope(shield=True):
-                async with self._pause_readers():  # this process's readers, at least, are out of its way
+        if size > WAL_RESTART_BYTES and time.monotonic() >= self._next_wal_reset:
+            await finish(self._reset_wal())
+
+    async def _reset_wal(self) -> None:
+        try:
+            async with self._pause_readers() as held:
+                if held:
                     await self._lane.call(_checkpoint, "RESTART")
+                    return
+        except (sqlite3.Error, StorageError):
+            # Only space is at stake here: a broken connection fails the next batch, which reopens it.
+            pass
+        # Not done (a read runs long, or a connection failed): writes go on, a later batch tries again.
+        self._next_wal_reset = time.monotonic() + WAL_RESET_RETRY_S
 
     def _death(self) -> WriterDiedError:
         return WriterDiedError(f"the writer stopped: {self._died!r}")
@@ -229,20 +286,40 @@ class Writer:
                 future.set_exception(self._death())
 
     async def stop(self) -> None:
-        """Stop intake, let the actor drain and commit what is queued, checkpoint, close the connection."""
+        """Stop intake, let the actor drain and commit what is queued, checkpoint, close the connection,
+        and only then release the file lock. Runs to its end even if the caller is cancelled."""
         self._send.close()
-        with anyio.CancelScope(shield=True):
-            await self._finished.wait()
-            try:
-                if self._died is None:
-                    await self._lane.call(_checkpoint)
-            finally:
-                await self._lane.close()
+        self._stopping.set()
+        await finish(self._shut_down())
+
+    async def _shut_down(self) -> None:
+        await self._finished.wait()
+        try:
+            if self._died is None and self._lane.running:
+                await self._lane.call(_checkpoint)
+        finally:
+            if self._lock is not None:
+                # Released as soon as the thread has ended, its connection closed, even if this task is
+                # cut short (the loop shutting down); and here, for a lane whose thread had already ended.
+                self._lane.on_exit = self._lock.release
+            await self._lane.close()
+            if self._lock is not None:
+                self._lock.release()
 
     @property
     def died(self) -> BaseException | None:
         """Why the writer stopped, if it died."""
         return self._died
+
+
+def _answer(batch: list[_Item], outcomes: list[Any]) -> None:
+    for (_, _, future), outcome in zip(batch, outcomes, strict=True):
+        if future.done():  # its caller was cancelled after the command entered the mailbox
+            continue
+        if isinstance(outcome, MemactorError):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
 
 
 def _fresh(exc: StorageError) -> StorageError:

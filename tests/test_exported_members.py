@@ -39,6 +39,8 @@ EXPECTED = {
     "RemoteMemory",
     "ConnectionLostError",
     "AccessDeniedError",
+    # Backends: memactor runs on asyncio only and says so before taking any lock.
+    "UnsupportedBackendError",
 }
 
 
