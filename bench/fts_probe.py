@@ -5,7 +5,7 @@ memactor's own schema (WAL, synchronous=NORMAL) in transactions of ``--batch`` r
 
 - ``trigger``: an FTS insert trigger per row, one ``executemany`` per transaction;
 - ``trigger+savepoint``: the same with a SAVEPOINT per row (FTS5 flushes its pending terms at each RELEASE);
-- ``per-batch``: no insert trigger, the batch's rows indexed by `memactor.schema.index_new_rows` before COMMIT
+- ``per-batch``: no insert trigger, the batch's rows indexed by `memactor.sqlite.schema.index_new_rows` before COMMIT
   (what memactor's writer does);
 - ``per-batch+savepoint``: the same with a SAVEPOINT per row.
 
@@ -25,7 +25,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from memactor.schema import index_new_rows, migrate
+from memactor.sqlite.schema import index_new_rows, migrate
 
 _COLUMNS = (
     "id, namespace, agent_id, tags, metadata, created_at, updated_at, version,"

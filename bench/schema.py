@@ -1,8 +1,8 @@
 """memactor's schema for the baselines that share it (raw, locked), and their SQL.
 
 The baselines must pay for the same indexes and full-text indexing as memactor, so they create the schema
-with memactor's own `memactor.schema.migrate` rather than a copy of it that could drift. memactor indexes new
-rows once per group commit (`memactor.schema.index_new_rows`) rather than by a trigger per row; `raw` calls
+with memactor's own `memactor.sqlite.schema.migrate` rather than a copy of it that could drift. memactor indexes new
+rows once per group commit (`memactor.sqlite.schema.index_new_rows`) rather than by a trigger per row; `raw` calls
 the same function once per transaction, and `locked`, which has no batch step, indexes each row as it is
 inserted.
 """
@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
-from memactor import schema as _memactor_schema
+from memactor.sqlite import schema as _memactor_schema
 
 from .data import EpisodeData
 

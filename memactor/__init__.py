@@ -5,8 +5,8 @@ commit and read through a pool of read-only connections. Start with `open` (asyn
 """
 
 from . import codec
-from .blocking import open_sync
-from .client import RemoteMemory, connect, connect_sync
+from .actor.blocking import open_sync
+from .actor.memory import Memory, open
 from .errors import (
     AccessDeniedError,
     AlreadyOpenError,
@@ -26,10 +26,10 @@ from .errors import (
     UnsupportedBackendError,
     WriterDiedError,
 )
-from .memory import Memory, open
-from .ranking import SearchWeights
-from .records import Episode, Fact, Hit, Skill, new_id
-from .stats import Statistics
+from .model.ranking import SearchWeights
+from .model.records import Episode, Fact, Hit, Skill, new_id
+from .model.stats import Statistics
+from .net.client import RemoteMemory, connect, connect_sync
 
 __version__ = "0.1.0"
 

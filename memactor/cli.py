@@ -85,11 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _bench(argv[1:])
     args = _parser().parse_args(argv)
     if args.command == "demo":
-        from .demo import run_demo
+        from .demo.run import run_demo
 
         return int(run_demo(agents=args.agents, seconds=args.seconds, path=args.path, durability=args.durability))
     if args.command == "serve":
-        from .daemon import serve_command
+        from .net.daemon import serve_command
 
         return serve_command(args)
     return 2

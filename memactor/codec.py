@@ -14,10 +14,10 @@ from typing import Any
 
 import msgpack
 
-from .commands import AddRecords, Batch, Command, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
 from .errors import CodecError, MemactorError
-from .frozen import freeze
-from .records import Episode, Fact, Record, Skill, unchecked_builder
+from .model.commands import AddRecords, Batch, Command, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
+from .model.frozen import freeze
+from .model.records import Episode, Fact, Record, Skill, unchecked_builder
 
 __all__ = ["decode", "encode", "ext", "pack", "unpack"]
 
@@ -41,7 +41,7 @@ def encode(command: Command) -> bytes:
     """Encode a command as one msgpack frame.
 
     Args:
-        command: Any command from `memactor.commands`.
+        command: Any command from `memactor.model.commands`.
 
     Returns:
         The frame's bytes.
@@ -155,7 +155,7 @@ def _record_from_wire(wire: object, validate: bool = True) -> Record:
 _UNCHECKED = {cls: unchecked_builder(cls, {"metadata": freeze}, offset=1) for cls in _RECORD_TAGS}
 
 
-# The server protocol (`memactor.wire`, `memactor.payloads`) frames its messages with these, so msgpack
+# The server protocol (`memactor.net.wire`, `memactor.net.payloads`) frames its messages with these, so msgpack
 # stays behind this module. They raise msgpack's own errors; callers map them to `CodecError`.
 
 

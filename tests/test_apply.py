@@ -1,4 +1,4 @@
-"""`memactor.apply` and `memactor.mutations` (and the schema they write): the writer's sync SQL on a plain
+"""`memactor.sqlite.apply` and `memactor.sqlite.mutations` (and the schema they write): the writer's sync SQL on a plain
 sqlite3 connection.
 
 No event loop here: a group commit is one function call, testable on its own.
@@ -12,9 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from memactor import apply, codec, mutations, schema
-from memactor.apply import apply_batch
-from memactor.commands import AddRecords, Batch, Command, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
+from memactor import codec
 from memactor.errors import (
     CodecError,
     CommandError,
@@ -25,9 +23,12 @@ from memactor.errors import (
     StorageError,
     StorageFullError,
 )
-from memactor.mutations import Quota, apply_command
-from memactor.records import Episode, Fact, Skill
-from memactor.schema import SCHEMA_VERSION, configure_writer, migrate
+from memactor.model.commands import AddRecords, Batch, Command, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
+from memactor.model.records import Episode, Fact, Skill
+from memactor.sqlite import apply, mutations, schema
+from memactor.sqlite.apply import apply_batch
+from memactor.sqlite.mutations import Quota, apply_command
+from memactor.sqlite.schema import SCHEMA_VERSION, configure_writer, migrate
 
 
 def connect(path: Path) -> sqlite3.Connection:

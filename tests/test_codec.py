@@ -6,8 +6,8 @@ import msgpack
 import pytest
 
 from memactor import CodecError, Episode, Fact, Skill, codec
-from memactor.commands import AddRecords, Batch, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
-from memactor.frozen import FrozenList
+from memactor.model.commands import AddRecords, Batch, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
+from memactor.model.frozen import FrozenList
 
 EXAMPLES = [
     AddRecords((Episode(task="t", steps=("a",), success=True, reward=1.5, metadata={"k": [1, {"x": None}]}),)),

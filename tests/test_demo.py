@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from memactor.demo import run_demo
+from memactor.demo.run import run_demo
 
 
 def test_demo_summary_reports_every_write_readable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

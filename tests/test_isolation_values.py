@@ -23,13 +23,13 @@ import msgpack
 import pytest
 
 import memactor
-import memactor.writer
+import memactor.actor.writer
 from memactor import Episode, Fact, InvalidInputError, MemactorError, Skill, codec
-from memactor.apply import apply_batch
-from memactor.commands import AddRecords, Batch, Command, UpdateRecord
-from memactor.rows import from_row, insert_values
-from memactor.schema import configure_writer, migrate
-from memactor.stores import update_command
+from memactor.actor.stores import update_command
+from memactor.model.commands import AddRecords, Batch, Command, UpdateRecord
+from memactor.sqlite.apply import apply_batch
+from memactor.sqlite.rows import from_row, insert_values
+from memactor.sqlite.schema import configure_writer, migrate
 from tests.test_writer import Gate, committed_ids, wait_for_queue
 
 NAN = float("nan")
@@ -198,7 +198,7 @@ def test_an_untrusted_frame_of_a_poisoned_record_is_refused_alone(conn: sqlite3.
 @pytest.fixture
 def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Gate]:
     held = Gate()
-    monkeypatch.setattr(memactor.writer, "apply_batch", held.apply_batch)
+    monkeypatch.setattr(memactor.actor.writer, "apply_batch", held.apply_batch)
     yield held
     held.opened.set()
 

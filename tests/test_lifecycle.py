@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 import memactor
-import memactor.writer
+import memactor.actor.writer
 from memactor import Fact
 
 HANG = 30  # seconds: only to turn a hang into a failure
-REAL_APPLY_BATCH = memactor.writer.apply_batch
+REAL_APPLY_BATCH = memactor.actor.writer.apply_batch
 
 
 def memactor_threads() -> list[threading.Thread]:
@@ -94,7 +94,7 @@ async def test_a_batch_in_sqlites_hands_answers_its_callers_when_the_writer_task
         release.wait(HANG)
         return REAL_APPLY_BATCH(conn, frames, *args)
 
-    monkeypatch.setattr(memactor.writer, "apply_batch", held)
+    monkeypatch.setattr(memactor.actor.writer, "apply_batch", held)
     async with memactor.open(db_path, durability="normal") as mem:
         write = asyncio.ensure_future(mem.facts.add(Fact(content="in flight")))
         await asyncio.to_thread(entered.wait, HANG)

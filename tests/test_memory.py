@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 import memactor
-import memactor.writer
+import memactor.actor.writer
 from memactor import Episode, Fact, Skill
 
 pytestmark = pytest.mark.anyio
@@ -129,12 +129,12 @@ async def test_a_newer_schema_is_refused_and_releases_the_lock(db_path: Path) ->
 
 
 async def test_a_failing_read_pool_fails_open_cleanly(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import memactor.readpool
+    import memactor.actor.readpool
 
     def refuse(path: str) -> sqlite3.Connection:
         raise memactor.StorageError(f"cannot open {path} for reading (simulated)")
 
-    monkeypatch.setattr(memactor.readpool, "connect_reader", refuse)
+    monkeypatch.setattr(memactor.actor.readpool, "connect_reader", refuse)
     with anyio.fail_after(10):
         with pytest.raises(memactor.StorageError, match="simulated"):
             async with memactor.open(db_path):
@@ -287,7 +287,7 @@ async def test_raising_the_quota_lets_the_same_instance_write_again(db_path: Pat
 async def test_at_the_quota_deletes_grouped_with_growing_writes_still_succeed(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = memactor.writer.apply_batch
+    real = memactor.actor.writer.apply_batch
     hold = threading.Event()
     hold.set()
 
@@ -295,7 +295,7 @@ async def test_at_the_quota_deletes_grouped_with_growing_writes_still_succeed(
         hold.wait(10)
         return real(*args)
 
-    monkeypatch.setattr(memactor.writer, "apply_batch", held)
+    monkeypatch.setattr(memactor.actor.writer, "apply_batch", held)
     results: dict[str, object] = {}
 
     async def run(name: str, call: Any) -> None:

@@ -1,4 +1,4 @@
-"""`memactor.read`: queries answered with sync SQL on a plain read-only sqlite3 connection."""
+"""`memactor.sqlite.read`: queries answered with sync SQL on a plain read-only sqlite3 connection."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from memactor import codec
-from memactor.apply import apply_batch
-from memactor.commands import AddRecords, Command
 from memactor.errors import NotFoundError
-from memactor.filters import Filters
-from memactor.queries import Count, Get, GetByName, Page, Search
-from memactor.ranking import SearchWeights
-from memactor.read import fts_match, run_query
-from memactor.records import Episode, Fact, Skill
-from memactor.schema import configure_reader, configure_writer, migrate
+from memactor.model.commands import AddRecords, Command
+from memactor.model.filters import Filters
+from memactor.model.queries import Count, Get, GetByName, Page, Search
+from memactor.model.ranking import SearchWeights
+from memactor.model.records import Episode, Fact, Skill
+from memactor.sqlite.apply import apply_batch
+from memactor.sqlite.read import fts_match, run_query
+from memactor.sqlite.schema import configure_reader, configure_writer, migrate
 
 
 @pytest.fixture

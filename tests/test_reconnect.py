@@ -2,7 +2,7 @@
 reopened (with backoff) and writing goes on; only a writer that cannot go on dies.
 
 Failures are real: the writer's own connection is closed under it (from inside its thread hop, by wrapping
-`memactor.writer.apply_batch` as the writer tests do), and the file's directory is moved away and back.
+`memactor.actor.writer.apply_batch` as the writer tests do), and the file's directory is moved away and back.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ import anyio
 import pytest
 
 import memactor
-import memactor.writer
+import memactor.actor.writer
 from memactor import Episode, Fact, Skill
 
 pytestmark = pytest.mark.anyio
 
 HANG = 30  # seconds: only to turn a hang into a failure
-REAL_APPLY_BATCH = memactor.writer.apply_batch
+REAL_APPLY_BATCH = memactor.actor.writer.apply_batch
 
 
 class Breaker:
@@ -43,7 +43,7 @@ class Breaker:
 @pytest.fixture
 def breaker(monkeypatch: pytest.MonkeyPatch) -> Breaker:
     wrapped = Breaker()
-    monkeypatch.setattr(memactor.writer, "apply_batch", wrapped.apply_batch)
+    monkeypatch.setattr(memactor.actor.writer, "apply_batch", wrapped.apply_batch)
     return wrapped
 
 

@@ -1,4 +1,4 @@
-"""`memactor.records`: frozen records that validate themselves, ids, defaults and `Hit`."""
+"""`memactor.model.records`: frozen records that validate themselves, ids, defaults and `Hit`."""
 
 from __future__ import annotations
 

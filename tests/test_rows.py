@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from memactor import Episode, Fact, Skill
-from memactor.rows import _dumps, from_row, insert_values, select_list
+from memactor.sqlite.rows import _dumps, from_row, insert_values, select_list
 
 # Text a record accepts: any Unicode but lone surrogates (SQLite stores UTF-8).
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)

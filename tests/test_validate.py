@@ -1,4 +1,4 @@
-"""`memactor.validate`: every check refuses bad values with `InvalidInputError` naming the field."""
+"""`memactor.model.validate`: every check refuses bad values with `InvalidInputError` naming the field."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import pytest
 
 from memactor.errors import InvalidInputError
-from memactor.frozen import FrozenDict, FrozenList
-from memactor.validate import (
+from memactor.model.frozen import FrozenDict, FrozenList
+from memactor.model.validate import (
     INT64_MAX,
     INT64_MIN,
     MAX_LIMIT,

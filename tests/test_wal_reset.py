@@ -14,11 +14,11 @@ import anyio
 import pytest
 
 import memactor
-import memactor.writer
+import memactor.actor.writer
 from memactor import Episode
-from memactor.filters import Filters
-from memactor.queries import Count
-from memactor.readpool import ReadPool
+from memactor.actor.readpool import ReadPool
+from memactor.model.filters import Filters
+from memactor.model.queries import Count
 
 pytestmark = pytest.mark.anyio
 
@@ -65,7 +65,7 @@ async def test_paused_on_a_closed_pool_does_nothing(db_path: Path) -> None:
 
 
 async def test_the_writer_resets_the_wal_with_readers_paused(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(memactor.writer, "WAL_RESTART_BYTES", 64 * 1024)
+    monkeypatch.setattr(memactor.actor.writer, "WAL_RESTART_BYTES", 64 * 1024)
     pauses = 0
     real_paused = ReadPool.paused
 

@@ -1,7 +1,7 @@
 """A WAL reset never holds writes up for as long as a read runs: if a read lane is busy with a long query,
 the writer skips the reset (trying again later) instead of waiting for the lane to reach its hold.
 
-The long read is real work held on the lane's thread: `memactor.readpool.run_query` is wrapped so one query
+The long read is real work held on the lane's thread: `memactor.actor.readpool.run_query` is wrapped so one query
 blocks until the test lets it go, as the writer tests hold `apply_batch`.
 """
 
@@ -15,20 +15,20 @@ import anyio
 import pytest
 
 import memactor
-import memactor.readpool
-import memactor.writer
+import memactor.actor.readpool
+import memactor.actor.writer
 from memactor import Episode
 
 pytestmark = pytest.mark.anyio
 
 HANG = 30  # seconds: only to turn a hang into a failure
-REAL_RUN_QUERY = memactor.readpool.run_query
+REAL_RUN_QUERY = memactor.actor.readpool.run_query
 
 
 async def test_writes_commit_while_a_long_read_keeps_a_lane_busy(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(memactor.writer, "WAL_RESTART_BYTES", 64 * 1024)
+    monkeypatch.setattr(memactor.actor.writer, "WAL_RESTART_BYTES", 64 * 1024)
     reading = threading.Event()
     finish_read = threading.Event()
 
@@ -38,7 +38,7 @@ async def test_writes_commit_while_a_long_read_keeps_a_lane_busy(
             finish_read.wait(2 * HANG)
         return REAL_RUN_QUERY(conn, query)
 
-    monkeypatch.setattr(memactor.readpool, "run_query", long_query)
+    monkeypatch.setattr(memactor.actor.readpool, "run_query", long_query)
     async with memactor.open(db_path, durability="normal") as mem:
         try:
             async with anyio.create_task_group() as tg:

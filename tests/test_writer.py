@@ -1,7 +1,7 @@
 """The writer actor's guarantees (DESIGN section 2): ack after commit, isolation inside a group commit,
 no lost updates, backpressure, both halves of cancellation, draining shutdown, and a dying writer.
 
-The writer is slowed or held by wrapping `memactor.writer.apply_batch`, which runs on the writer's thread.
+The writer is slowed or held by wrapping `memactor.actor.writer.apply_batch`, which runs on the writer's thread.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import anyio
 import pytest
 
 import memactor
-import memactor.writer
+import memactor.actor.writer
 from memactor import Episode, Fact, Skill
 
 pytestmark = pytest.mark.anyio
 
-REAL_APPLY_BATCH = memactor.writer.apply_batch
+REAL_APPLY_BATCH = memactor.actor.writer.apply_batch
 
 
 async def wait_for_queue(mem: Any, depth: int, timeout: float = 10) -> None:
@@ -61,7 +61,7 @@ class Gate:
 @pytest.fixture
 def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Gate]:
     held = Gate()
-    monkeypatch.setattr(memactor.writer, "apply_batch", held.apply_batch)
+    monkeypatch.setattr(memactor.actor.writer, "apply_batch", held.apply_batch)
     yield held
     held.opened.set()
 
@@ -191,7 +191,7 @@ async def test_a_storage_error_fails_its_batch_and_the_writer_carries_on(
             raise memactor.StorageError("disk I/O error (simulated)")
         return REAL_APPLY_BATCH(conn, frames, *args)
 
-    monkeypatch.setattr(memactor.writer, "apply_batch", first_batch_fails)
+    monkeypatch.setattr(memactor.actor.writer, "apply_batch", first_batch_fails)
     async with memactor.open(db_path, durability="normal") as mem:
         with pytest.raises(memactor.StorageError, match="simulated"):
             await mem.episodes.add(Episode(task="lost"))
@@ -210,7 +210,7 @@ async def test_backpressure_keeps_the_mailbox_at_its_bound(db_path: Path, monkey
         time.sleep(0.01)
         return REAL_APPLY_BATCH(conn, frames, *args)
 
-    monkeypatch.setattr(memactor.writer, "apply_batch", slow)
+    monkeypatch.setattr(memactor.actor.writer, "apply_batch", slow)
     producers = 40
     done = 0
     depths: list[int] = []
@@ -336,7 +336,7 @@ async def test_a_dying_writer_fails_every_waiter_and_later_caller(
         conn.close()
         return REAL_APPLY_BATCH(conn, frames, *args)
 
-    monkeypatch.setattr(memactor.writer, "apply_batch", broken)
+    monkeypatch.setattr(memactor.actor.writer, "apply_batch", broken)
     errors: list[BaseException] = []
 
     async def add(n: int) -> None:

@@ -16,7 +16,7 @@ import anyio
 
 import memactor
 from memactor import Fact, Skill
-from memactor.commands import Ping
+from memactor.model.commands import Ping
 
 CALLERS = int(os.environ.get("MEMACTOR_CANCEL_CALLERS", "300"))
 ROUNDS = int(os.environ.get("MEMACTOR_CANCEL_ROUNDS", "6"))

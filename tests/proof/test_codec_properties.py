@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from memactor import CodecError, Episode, Fact, InvalidInputError, MemactorError, Skill, codec
-from memactor.commands import AddRecords, Batch, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
+from memactor.model.commands import AddRecords, Batch, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=(HealthCheck.too_slow,))
 

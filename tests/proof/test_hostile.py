@@ -17,7 +17,7 @@ import msgpack
 
 import memactor
 from memactor import CodecError, Episode, Fact, InvalidInputError, MemactorError, NotFoundError, Skill, codec
-from memactor.commands import AddRecords, DeleteRecord, Ping, RecordUse, UpdateRecord
+from memactor.model.commands import AddRecords, DeleteRecord, Ping, RecordUse, UpdateRecord
 
 FTS = [
     '"',

@@ -17,7 +17,7 @@ import anyio
 import pytest
 
 import memactor
-import memactor.writer
+import memactor.actor.writer
 from memactor import Episode
 
 RECORDS = int(os.environ.get("MEMACTOR_STREAM_RECORDS", "100000"))
@@ -31,7 +31,7 @@ PAYLOAD = "payload " * 250  # ~2 KB a record: the WAL fills fast
 def test_stream_under_heavy_writes_keeps_wal_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = str(tmp_path / "stream.db")
     resets: list[bool] = []  # each WAL reset the writer forced: whether it completed
-    real_checkpoint = memactor.writer._checkpoint
+    real_checkpoint = memactor.actor.writer._checkpoint
 
     def recording_checkpoint(conn: sqlite3.Connection, mode: str = "TRUNCATE") -> bool:
         completed = real_checkpoint(conn, mode)
@@ -39,11 +39,11 @@ def test_stream_under_heavy_writes_keeps_wal_bounded(tmp_path: Path, monkeypatch
             resets.append(completed)
         return completed
 
-    monkeypatch.setattr(memactor.writer, "_checkpoint", recording_checkpoint)
+    monkeypatch.setattr(memactor.actor.writer, "_checkpoint", recording_checkpoint)
     # Whether the WAL outgrows the shipped 16 MiB threshold in 10 s depends on how often the PASSIVE
     # autocheckpoint happens to find a gap between reads, i.e. on the machine's speed. A lower threshold
     # makes the writer force resets in every run, so every run tests that the stream never holds one up.
-    monkeypatch.setattr(memactor.writer, "WAL_RESTART_BYTES", RESET_ABOVE)
+    monkeypatch.setattr(memactor.actor.writer, "WAL_RESTART_BYTES", RESET_ABOVE)
     wal = path + "-wal"
     acked: list[tuple[float, str]] = []
     wal_sizes: list[int] = []

@@ -19,11 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from memactor import CodecError, Episode, Fact, MemactorError, Skill, codec
-from memactor.apply import apply_batch
-from memactor.commands import AddRecords, Batch, Command, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
-from memactor.mutations import Quota
-from memactor.rows import COLUMNS, from_row, select_list
-from memactor.schema import TABLES, configure_writer, migrate
+from memactor.model.commands import AddRecords, Batch, Command, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
+from memactor.sqlite.apply import apply_batch
+from memactor.sqlite.mutations import Quota
+from memactor.sqlite.rows import COLUMNS, from_row, select_list
+from memactor.sqlite.schema import TABLES, configure_writer, migrate
 
 texts = st.text(max_size=8)
 json_leaf = (

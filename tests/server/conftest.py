@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import memactor
-from memactor.server import Server, serving
+from memactor.net.server import Server, serving
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from memactor.budget import ByteBudget
+from memactor.net.budget import ByteBudget
 
 pytestmark = pytest.mark.anyio
 

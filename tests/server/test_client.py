@@ -10,8 +10,8 @@ import pytest
 
 import memactor
 from memactor import Episode
-from memactor.server import Server, serving
-from memactor.sessions import Session
+from memactor.net.server import Server, serving
+from memactor.net.sessions import Session
 
 pytestmark = pytest.mark.anyio
 

@@ -12,7 +12,7 @@ import pytest
 import memactor
 from memactor import Episode
 from memactor.errors import ClosedError
-from memactor.server import Server
+from memactor.net.server import Server
 
 pytestmark = pytest.mark.anyio
 
@@ -75,7 +75,7 @@ async def test_a_cancelled_close_still_closes(server: Server) -> None:
 def test_the_blocking_handle_closes_from_another_thread(db_path: Path, socket_dir: Path) -> None:
     from anyio.from_thread import start_blocking_portal
 
-    from memactor.server import serving
+    from memactor.net.server import serving
 
     with start_blocking_portal() as portal:
         with portal.wrap_async_context_manager(memactor.open(db_path)) as memory:

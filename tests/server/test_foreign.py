@@ -18,9 +18,9 @@ import pytest
 
 import memactor
 from memactor import Episode, Fact, Skill
-from memactor.records import new_id
-from memactor.scope import Token
-from memactor.server import Server, serving
+from memactor.model.records import new_id
+from memactor.net.scope import Token
+from memactor.net.server import Server, serving
 
 pytestmark = pytest.mark.anyio
 

@@ -16,12 +16,12 @@ from anyio.abc import SocketStream
 
 import memactor
 from memactor import Episode, codec
-from memactor.commands import Ping
-from memactor.connection import Limits
-from memactor.endpoint import Endpoint
-from memactor.frames import FrameReader
-from memactor.server import Server, serving
-from memactor.wire import HANDSHAKE_MAX_FRAME, PROTOCOL_VERSION, Message, MessageType, pack_frame, unpack_message
+from memactor.model.commands import Ping
+from memactor.net.connection import Limits
+from memactor.net.endpoint import Endpoint
+from memactor.net.frames import FrameReader
+from memactor.net.server import Server, serving
+from memactor.net.wire import HANDSHAKE_MAX_FRAME, PROTOCOL_VERSION, Message, MessageType, pack_frame, unpack_message
 
 pytestmark = pytest.mark.anyio
 

@@ -18,12 +18,13 @@ from typing import Any
 import pytest
 
 import memactor
-from memactor import Episode, Skill, codec, payloads
-from memactor.commands import AddRecords, Batch, Command, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
-from memactor.queries import Count, Get, GetByName, Page, Query, Search
-from memactor.records import new_id
-from memactor.scope import Token
-from memactor.server import Server, serving
+from memactor import Episode, Skill, codec
+from memactor.model.commands import AddRecords, Batch, Command, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
+from memactor.model.queries import Count, Get, GetByName, Page, Query, Search
+from memactor.model.records import new_id
+from memactor.net import payloads
+from memactor.net.scope import Token
+from memactor.net.server import Server, serving
 
 pytestmark = pytest.mark.anyio
 

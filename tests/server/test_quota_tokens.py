@@ -15,8 +15,8 @@ import pytest
 
 import memactor
 from memactor import Episode
-from memactor.scope import Token
-from memactor.server import Server, serving
+from memactor.net.scope import Token
+from memactor.net.server import Server, serving
 
 ADMIN = "admin-secret-0123456789"
 TEAM_A = "team-a-secret-0123456789"

@@ -14,8 +14,8 @@ import pytest
 
 import memactor
 from memactor import Episode
-from memactor.daemon import TOKENS_ENV, read_tokens
 from memactor.errors import InvalidInputError
+from memactor.net.daemon import TOKENS_ENV, read_tokens
 
 SECRET = "s3cr3t-value-0123456789abcdef"
 

@@ -11,13 +11,13 @@ from anyio.abc import SocketStream
 
 import memactor
 from memactor import Episode, Skill, codec
-from memactor.commands import AddRecords, RecordUse
-from memactor.endpoint import Endpoint
 from memactor.errors import ServerBusyError
-from memactor.frames import FrameReader
-from memactor.server import Server, serving
-from memactor.sessions import SESSION_COST, Sessions
-from memactor.wire import PROTOCOL_VERSION, Message, MessageType, pack_frame, unpack_message
+from memactor.model.commands import AddRecords, RecordUse
+from memactor.net.endpoint import Endpoint
+from memactor.net.frames import FrameReader
+from memactor.net.server import Server, serving
+from memactor.net.sessions import SESSION_COST, Sessions
+from memactor.net.wire import PROTOCOL_VERSION, Message, MessageType, pack_frame, unpack_message
 
 pytestmark = pytest.mark.anyio
 
@@ -33,7 +33,7 @@ class Clock:
 
 
 async def hello(url: str, session: str) -> tuple[SocketStream, FrameReader]:
-    """A raw connection, handshaken in ``session``, exactly as `memactor.client` does it."""
+    """A raw connection, handshaken in ``session``, exactly as `memactor.net.client` does it."""
     stream = await Endpoint.parse(url).connect()
     reader = FrameReader(stream, 2**30)
     await stream.send(pack_frame(0, MessageType.HELLO, {"protocol": PROTOCOL_VERSION, "session": session}))

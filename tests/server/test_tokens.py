@@ -11,8 +11,8 @@ import pytest
 
 import memactor
 from memactor import Episode, Skill
-from memactor.scope import Token
-from memactor.server import Server, serving
+from memactor.net.scope import Token
+from memactor.net.server import Server, serving
 
 pytestmark = pytest.mark.anyio
 

@@ -1,0 +1,274 @@
+"""`Memory`, the actor handle, and `open`: everything a process needs to share one memory file.
+
+The handle owns the writer actor, the read pool and the file lock; all of them start in ``async with``
+and stop when it ends, which drains and commits everything queued first. Nothing starts lazily.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from types import TracebackType
+from typing import Any, Literal
+
+from ..codec import encode
+from ..errors import ClosedError, InvalidInputError, ReadOnlyError
+from ..model.commands import Command, SetQuota
+from ..model.queries import Query
+from ..model.stats import Statistics, WriterCounters
+from ..model.validate import check_int
+from ..sqlite.filelock import WriterLock
+from .aio import finish, require_asyncio
+from .batch import BatchContext
+from .readpool import ReadPool
+from .stores import EpisodeStore, FactStore, SkillStore
+from .writer import Writer
+
+__all__ = ["Durability", "Memory", "open"]
+
+Durability = Literal["full", "normal"]
+
+
+class Memory:
+    """A handle on one memory file: ``episodes``, ``facts``, ``skills``, ``batch()``, ``statistics()``.
+
+    Use it as ``async with memactor.open(path) as mem:``. Every method may be called from any number of
+    tasks at once; writes are serialized by the writer actor's mailbox, reads run on the read pool.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        readonly: bool = False,
+        durability: Durability = "full",
+        max_batch: int = 512,
+        max_pending: int = 1024,
+        read_connections: int = 1,
+        max_size: int | None = None,
+    ) -> None:
+        self.path = os.fspath(path)
+        if self.path == ":memory:" or self.path.startswith("file:"):
+            raise InvalidInputError("memactor needs a file path: readers and the writer share it")
+        if durability not in ("full", "normal"):
+            raise InvalidInputError(f"durability must be 'full' or 'normal', not {durability!r}")
+        check_int("max_batch", max_batch, low=1, high=1_000_000)
+        check_int("max_pending", max_pending, low=1, high=10_000_000)
+        check_int("read_connections", read_connections, low=1, high=64)
+        if max_size is not None:
+            check_int("max_size", max_size, low=1)
+        self.readonly = readonly
+        self._lock = None if readonly else WriterLock(self.path)
+        self._pool = ReadPool(self.path, read_connections)
+        self._writer = (
+            None
+            if readonly
+            else Writer(
+                self.path,
+                durability=durability,
+                max_batch=max_batch,
+                max_pending=max_pending,
+                max_size=max_size,
+                lock=self._lock,
+                pause_readers=self._pool.paused,
+            )
+        )
+        self._max_pending = max_pending
+        self._writer_task: asyncio.Task[None] | None = None
+        self._closing: asyncio.Task[None] | None = None
+        self._state: Literal["new", "opening", "open", "closed"] = "new"
+        self.episodes = EpisodeStore(self)
+        self.facts = FactStore(self)
+        self.skills = SkillStore(self)
+
+    async def __aenter__(self) -> Memory:
+        if self._state != "new":
+            raise ClosedError("a Memory handle can be opened once")
+        try:
+            require_asyncio("memactor.open")
+        except BaseException:
+            self._state = "closed"
+            if self._writer is not None:
+                self._writer.abandon()
+            raise
+        self._state = "opening"
+        # Opening runs to its end in a task of its own: a cancellation cannot leave a thread, a connection
+        # or the lock behind. If one arrives meanwhile, what was opened is closed before it goes on.
+        opening = asyncio.ensure_future(self._open())
+        try:
+            await finish(opening)
+            if self._state != "opening":  # `close()` was called meanwhile, from another task
+                raise ClosedError(f"the memory handle on {self.path} was closed while it opened")
+        except BaseException:
+            self._state = "closed"
+            if opening.done() and not opening.cancelled() and opening.exception() is None:
+                await finish(self._shut_down())
+            raise
+        self._state = "open"
+        return self
+
+    async def _open(self) -> None:
+        if self._lock is not None:
+            try:
+                self._lock.acquire()
+            except BaseException:
+                if self._writer is not None:
+                    self._writer.abandon()
+                raise
+        try:
+            await self._start()
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()  # every thread of this handle has ended by now
+            raise
+
+    async def _start(self) -> None:
+        if self._writer is None:
+            await self._pool.start()
+            return
+        await self._writer.start()
+        # A plain asyncio task rather than a task group entered here: a task group would have to be left by
+        # the task that entered it, and `close()` may be called from any task.
+        self._writer_task = asyncio.get_running_loop().create_task(self._writer.run(), name="memactor-writer")
+        try:
+            await self._pool.start()
+        except BaseException:
+            # `stop` waits for `run` to end, so `run` must have been started: stopping first would hang.
+            await self._stop_writer()
+            raise
+
+    async def _stop_writer(self) -> None:
+        assert self._writer is not None and self._writer_task is not None
+        await self._writer.stop()  # releases the file lock once the writer's thread has ended
+        # Reaps the task without raising: `run` raises only if it was cancelled (the writer then died, and
+        # every caller heard so), which is no cancellation of whoever is closing.
+        await asyncio.wait([self._writer_task])
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop intake, commit everything queued, checkpoint the WAL and close every connection.
+
+        Idempotent. No thread of the handle outlives this call, and the file lock is released only once the
+        writer's connection is closed. If the caller is cancelled, closing still completes in the
+        background; until it has, this file cannot be opened for writing again (`AlreadyOpenError`), and a
+        later `close()` waits for it.
+        """
+        if self._closing is None:
+            if self._state != "open":
+                self._state = "closed"
+                return
+            self._state = "closed"
+            self._closing = asyncio.get_running_loop().create_task(self._shut_down(), name="memactor-close")
+        await asyncio.shield(self._closing)
+
+    async def _shut_down(self) -> None:
+        try:
+            if self._writer is not None and self._writer_task is not None:
+                await self._stop_writer()
+        finally:
+            await self._pool.close()
+
+    async def execute(self, command: Command) -> Any:
+        """Send one command to the writer and wait until it is committed.
+
+        Returns:
+            The command's result.
+
+        Raises:
+            ClosedError: the handle is not open.
+            ReadOnlyError: the handle was opened with ``readonly=True``.
+            WriterDiedError: the writer stopped.
+            CommandError: the command was rejected.
+            StorageError: SQLite failed; nothing of its batch was committed.
+        """
+        if self._state != "open":
+            raise ClosedError(f"the memory handle on {self.path} is {self._state}")
+        if self._writer is None:
+            raise ReadOnlyError(f"{self.path} was opened with readonly=True")
+        # Commands are validated when built, so the writer may skip validating them again.
+        return await self._writer.submit(encode(command), trusted=True)
+
+    async def execute_encoded(self, frame: bytes) -> Any:
+        """Send one command encoded elsewhere (e.g. by a server's client) and wait until it is committed.
+
+        The writer decodes and validates it as untrusted input, so the bytes are decoded on this side only
+        if the caller needs to look at the command (the server does, with ``validate=False``, to check scope).
+
+        Raises:
+            CodecError: the bytes are not a valid command. Otherwise as `execute`.
+        """
+        if self._state != "open":
+            raise ClosedError(f"the memory handle on {self.path} is {self._state}")
+        if self._writer is None:
+            raise ReadOnlyError(f"{self.path} was opened with readonly=True")
+        return await self._writer.submit(frame)
+
+    async def query(self, query: Query) -> Any:
+        """Answer one query on the read pool (see `memactor.model.queries`).
+
+        Raises:
+            ClosedError: the handle is not open.
+        """
+        if self._state != "open":
+            raise ClosedError(f"the memory handle on {self.path} is {self._state}")
+        return await self._pool.run(query)
+
+    def batch(self) -> BatchContext:
+        """Collect writes in an ``async with`` block and commit them as one atomic command on exit.
+
+        Nothing is sent if the block raises. ``b.episodes.add(...)`` returns the new id at once.
+        """
+        return BatchContext(self)
+
+    async def set_max_size(self, max_size: int | None) -> None:
+        """Set, raise or lift (None) the ``max_size`` quota of the database file, in bytes."""
+        await self.execute(SetQuota(max_size))
+
+    def statistics(self) -> Statistics:
+        """A frozen snapshot of the writer's and the read pool's counters."""
+        counters = self._writer.counters if self._writer is not None else WriterCounters()
+        depth = self._writer.queue_depth if self._writer is not None else 0
+        return counters.snapshot(queue_depth=depth, queue_capacity=self._max_pending, reads=self._pool.reads)
+
+
+def open(  # noqa: A001 - the library's entry point, as in `memactor.open(path)`
+    path: str | os.PathLike[str],
+    *,
+    readonly: bool = False,
+    durability: Durability = "full",
+    max_batch: int = 512,
+    max_pending: int = 1024,
+    read_connections: int = 1,
+    max_size: int | None = None,
+) -> Memory:
+    """Open (creating if needed) a memory file; use the result as ``async with``.
+
+    Args:
+        path: The SQLite file. Its directory must be writable (WAL files live beside it).
+        readonly: Open only the read pool; writes raise `ReadOnlyError`. Any number of processes may.
+        durability: ``"full"`` (synchronous=FULL: acknowledged writes survive power loss) or ``"normal"``
+            (synchronous=NORMAL: they survive process crashes; the last commits may roll back on power loss).
+        max_batch: The most commands one group commit applies.
+        max_pending: The mailbox's bound: callers wait when this many commands are queued.
+        read_connections: Read-only connections in the pool.
+        max_size: Quota in bytes for the database file (not the WAL); writes past it raise `StorageFullError`.
+
+    Raises:
+        UnsupportedBackendError: (on entering) the event loop is not asyncio's.
+        AlreadyOpenError: (on entering) another process or handle writes this file, under any name.
+        SchemaError: (on entering) the file was written by a newer memactor.
+        InvalidInputError: an option is out of range.
+    """
+    return Memory(
+        path,
+        readonly=readonly,
+        durability=durability,
+        max_batch=max_batch,
+        max_pending=max_pending,
+        read_connections=read_connections,
+        max_size=max_size,
+    )

@@ -1,0 +1,147 @@
+"""The read pool: read-only connections, each on its own lane, answering queries concurrently.
+
+Reads never pass through the writer's mailbox. Each lane answers its calls in FIFO order, and a query
+goes to the lane with the fewest calls waiting, so a few hot readers cannot starve the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import threading
+import urllib.parse
+from collections.abc import AsyncIterator
+from typing import Any
+
+from ..errors import ClosedError, StorageError
+from ..model.queries import Query
+from ..sqlite.mutations import storage_error
+from ..sqlite.read import run_query
+from ..sqlite.schema import configure_reader
+from .lane import Lane
+
+__all__ = ["ReadPool", "connect_reader"]
+
+
+def connect_reader(path: str) -> sqlite3.Connection:
+    """Open ``path`` read-only (``mode=ro``, ``query_only``); rows are plain tuples (see `rows.from_row`)."""
+    uri = f"file:{urllib.parse.quote(path)}?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot open {path} for reading: {exc}") from exc
+    configure_reader(conn)
+    return conn
+
+
+class ReadPool:
+    """``size`` read-only connections to one file."""
+
+    def __init__(self, path: str, size: int) -> None:
+        self._lanes = [Lane(f"memactor-reader-{i}", lambda: connect_reader(path)) for i in range(size)]
+        self._open = False
+        self._next = 0
+        self.reads = 0
+
+    async def start(self) -> None:
+        """Open every connection; on failure, close the ones already open and raise."""
+        started: list[Lane] = []
+        try:
+            for lane in self._lanes:
+                await lane.start()
+                started.append(lane)
+        except BaseException:
+            for lane in started:
+                await lane.close()
+            raise
+        self._open = True
+
+    async def run(self, query: Query) -> Any:
+        """Answer ``query`` on the least busy connection.
+
+        Raises:
+            ClosedError: the pool was closed.
+            StorageError: SQLite failed.
+            CommandError: the query itself was refused (e.g. `NotFoundError`).
+        """
+        if not self._open:
+            raise ClosedError("the memory handle is closed")
+        self.reads += 1
+        try:
+            return await self._pick().call(run_query, query)
+        except sqlite3.Error as exc:
+            raise storage_error(exc) from exc
+
+    @contextlib.asynccontextmanager
+    async def paused(self, limit: float = 0.05) -> AsyncIterator[bool]:
+        """Hold every lane between two queries while the body runs, so no read transaction of this pool is
+        open; queries sent meanwhile wait their turn.
+
+        The writer resets the WAL in here: a reset waits for every reader to finish, and a lane answering
+        query after query leaves it only brief gaps to find, which cost writes hundreds of milliseconds.
+        Each lane runs its calls in order, so a call that blocks is a pause that needs no lock.
+
+        Args:
+            limit: How long to wait, in seconds, for every lane to reach its hold. A lane busy with a long
+                query may not get there in time; the pause then gives up, since a WAL reset only saves
+                space and must never hold writes up for as long as a read runs.
+
+        Yields:
+            True if every lane is held, False if the pause gave up (nothing is held then).
+
+        Raises:
+            StorageError: a lane's connection has ended (nothing is held then either).
+        """
+        if not self._open:
+            yield True
+            return
+        loop = asyncio.get_running_loop()
+        release = threading.Event()
+        holding = [loop.create_future() for _ in self._lanes]
+        # Futures, not tasks: a hold still queued behind a long query when the pause gives up completes on
+        # its own later (and returns at once, `release` being set); nothing waits for it.
+        holds: list[asyncio.Future[None]] = []
+        try:
+            for lane, held in zip(self._lanes, holding, strict=True):
+                holds.append(lane.submit(_hold, loop, held, release))  # StorageError if the lane has ended
+            _, late = await asyncio.wait(holding, timeout=limit)
+            if late:
+                release.set()
+                yield False
+                return
+            yield True
+        finally:
+            release.set()
+            parked = [hold for hold, held in zip(holds, holding, strict=False) if held.done()]
+            if parked:  # each returns at once now; waiting keeps a resumed lane's next query after its hold
+                await asyncio.wait(parked)
+
+    def _pick(self) -> Lane:
+        # Least pending first; among equals, rotate so idle lanes share the work.
+        self._next = (self._next + 1) % len(self._lanes)
+        rotated = self._lanes[self._next :] + self._lanes[: self._next]
+        return min(rotated, key=lambda lane: lane.pending)
+
+    async def close(self) -> None:
+        """Answer every query already queued, then close every connection."""
+        self._open = False
+        for lane in self._lanes:
+            await lane.close()
+
+
+# How long a lane waits for the body of `ReadPool.paused` at most: the pause only makes a WAL reset quicker,
+# so a lane that stops waiting costs speed, never correctness.
+_HOLD_LIMIT_S = 30.0
+
+
+def _hold(
+    conn: sqlite3.Connection, loop: asyncio.AbstractEventLoop, held: asyncio.Future[None], release: threading.Event
+) -> None:
+    loop.call_soon_threadsafe(_resolve, held)
+    release.wait(_HOLD_LIMIT_S)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

@@ -1,0 +1,230 @@
+"""The three stores, `episodes`, `facts` and `skills`: typed methods that build commands and queries.
+
+A store validates every argument before anything is sent, so a bad call fails in its caller with
+`InvalidInputError` and never reaches the writer's mailbox.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import AsyncGenerator, Iterable
+from typing import Any, ClassVar, Generic, TypeVar, cast
+
+from ..errors import InvalidInputError, NotFoundError
+from ..model.commands import AddRecords, Command, DeleteRecord, RecordUse, UpdateRecord
+from ..model.filters import Filters
+from ..model.queries import Count, Get, GetByName, Page, Search
+from ..model.ranking import SearchWeights
+from ..model.records import Episode, Fact, Hit, Skill
+from ..model.validate import check_id, check_limit, check_text
+from .backend import Backend
+
+__all__ = ["EpisodeStore", "FactStore", "SkillStore", "Store", "add_command", "update_command"]
+
+R = TypeVar("R", Episode, Fact, Skill)
+# A valid record of each kind, to validate update changes by applying them to it. The skill's `uses` is at its
+# maximum so a `successes` change alone passes here; the writer checks it against the stored record's `uses`.
+_PROTOTYPES = {"episode": Episode("x"), "fact": Fact("x"), "skill": Skill("x", uses=2**63 - 1)}
+# Built once: weights are frozen, and validating them on every search is wasted work.
+_DEFAULT_WEIGHTS = SearchWeights()
+# Stream pages fetched per read: several per thread hop, since one hop per page cost ~40% at 100 rows.
+_PAGES_PER_READ = 4
+
+
+def add_command(record_type: type[R], records: Iterable[R]) -> AddRecords:
+    """Build the command that adds ``records``, refusing records of another kind."""
+    records = _as_tuple("records", records)
+    for record in records:
+        if type(record) is not record_type:
+            raise InvalidInputError(f"expected {record_type.__name__}, got {type(record).__name__}")
+    return AddRecords(records)
+
+
+def _as_tuple(name: str, values: Iterable[Any]) -> tuple[Any, ...]:
+    # A str is iterable too, but its characters are not ids or records.
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise InvalidInputError(f"{name} must be an iterable (not a {type(values).__name__})")
+    return tuple(values)
+
+
+def update_command(kind: str, record_id: str, expect_version: int | None, changes: dict[str, Any]) -> UpdateRecord:
+    """Build an update command, validating ``changes`` against the record type first."""
+    check_id("id", record_id)
+    command = UpdateRecord(kind, record_id, changes, expect_version, time.time())  # a frozen copy of changes
+    try:
+        dataclasses.replace(_PROTOTYPES[kind], **command.changes)
+    except TypeError as exc:
+        raise InvalidInputError(f"update of {kind} {record_id}: {exc}") from None
+    return command
+
+
+class Store(Generic[R]):
+    """Methods common to every kind of memory."""
+
+    kind: ClassVar[str]
+    record_type: type[R]
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+
+    async def add(self, record: R) -> str:
+        """Store one record (idempotent for a retried record with the same id and content).
+
+        Returns:
+            The record's id.
+
+        Raises:
+            InvalidInputError: ``record`` is not of this store's kind.
+            ConflictError: the id exists with other content, or (skills) the name is taken.
+        """
+        ids: list[str] = await self._backend.execute(add_command(self.record_type, (record,)))
+        return ids[0]
+
+    async def add_many(self, records: Iterable[R]) -> list[str]:
+        """Store several records atomically: all of them or none.
+
+        Returns:
+            Their ids, in order.
+
+        Raises:
+            InvalidInputError: empty, or a record of another kind.
+            ConflictError: as for `add`; then none is stored.
+        """
+        return cast(list[str], await self._backend.execute(add_command(self.record_type, records)))
+
+    async def get(self, record_id: str) -> R:
+        """Fetch one record.
+
+        Raises:
+            NotFoundError: no record has this id.
+        """
+        found = await self._backend.query(Get(self.kind, (check_id("id", record_id),)))
+        if not found:
+            raise NotFoundError(f"{self.kind} {record_id} not found")
+        return cast(R, found[0])
+
+    async def get_many(self, record_ids: Iterable[str]) -> list[R]:
+        """Fetch several records; ids that do not exist are left out.
+
+        Returns:
+            The records found, in the order their ids were given (duplicates once).
+        """
+        return cast(list[R], await self._backend.query(Get(self.kind, _as_tuple("record_ids", record_ids))))
+
+    async def update(self, record_id: str, *, expect_version: int | None = None, **changes: Any) -> R:
+        """Change fields of a record; its version goes up by one.
+
+        Args:
+            record_id: The record to change.
+            expect_version: If given, change it only if it is still at this version.
+            **changes: New values for fields (not ``id``, ``created_at``, ``updated_at`` or ``version``).
+
+        Returns:
+            The updated record.
+
+        Raises:
+            NotFoundError: no record has this id.
+            ConflictError: ``expect_version`` is stale, or (skills) the new name is taken.
+            InvalidInputError: an unknown field or an invalid value.
+        """
+        return cast(R, await self._backend.execute(update_command(self.kind, record_id, expect_version, changes)))
+
+    async def delete(self, record_id: str) -> bool:
+        """Delete a record. Works even when the store is at its ``max_size`` quota.
+
+        Returns:
+            True if it existed.
+        """
+        return cast(bool, await self._backend.execute(DeleteRecord(self.kind, check_id("id", record_id))))
+
+    async def search(
+        self, query: str | None = None, *, limit: int = 10, weights: SearchWeights | None = None, **filters: Any
+    ) -> list[Hit]:
+        """Find records by text, ranked by the blended score (see `Hit`), or the newest first without text.
+
+        Args:
+            query: Free text; any word may match. Operators and quotes in it are treated as plain text.
+            limit: At most this many hits, 1..10,000.
+            weights: Weights of the score's parts; the defaults of `SearchWeights` otherwise.
+            **filters: ``namespace``, ``agent_id``, ``tags`` (all of), ``since``, ``until``, and
+                ``success`` (episodes), ``min_confidence`` (facts) or ``name`` (skills).
+
+        Raises:
+            InvalidInputError: a bad limit, filter or query type.
+        """
+        search = Search(
+            self.kind, query, Filters.for_kind(self.kind, filters), limit, weights or _DEFAULT_WEIGHTS, time.time()
+        )
+        return cast(list[Hit], await self._backend.query(search))
+
+    async def stream(self, batch_size: int = 100, **filters: Any) -> AsyncGenerator[list[R], None]:
+        """Yield every matching record in id order (oldest first), ``batch_size`` at a time.
+
+        Each read is its own short transaction (keyset pagination), so a long stream never pins the WAL;
+        records added meanwhile may appear, and none that existed when it began is missed or repeated.
+        """
+        check_limit(batch_size)
+        page = Page(
+            self.kind, Filters.for_kind(self.kind, filters), None, batch_size * self._pages_per_read(batch_size)
+        )
+        while True:
+            records: list[R] = await self._backend.query(page)
+            for start in range(0, len(records), batch_size):
+                yield records[start : start + batch_size]
+            if len(records) < page.limit:
+                return
+            page = dataclasses.replace(page, after=records[-1].id)
+
+    @staticmethod
+    def _pages_per_read(batch_size: int) -> int:
+        return max(1, min(_PAGES_PER_READ, 10_000 // batch_size))
+
+    async def count(self, **filters: Any) -> int:
+        """Count the records matching ``filters`` (as for `search`)."""
+        return cast(int, await self._backend.query(Count(self.kind, Filters.for_kind(self.kind, filters))))
+
+
+class EpisodeStore(Store[Episode]):
+    """Episodic memory: what happened when a task ran."""
+
+    kind = "episode"
+    record_type = Episode
+
+
+class FactStore(Store[Fact]):
+    """Semantic memory: facts and patterns learned from experience."""
+
+    kind = "fact"
+    record_type = Fact
+
+
+class SkillStore(Store[Skill]):
+    """Procedural memory: named, reusable procedures with use counts."""
+
+    kind = "skill"
+    record_type = Skill
+
+    async def record_use(self, skill_id: str, success: bool) -> Skill:
+        """Count one use (and a success) atomically in the writer: no update is ever lost.
+
+        Returns:
+            The skill with its new counts.
+
+        Raises:
+            NotFoundError: no skill has this id.
+        """
+        return cast(Skill, await self._backend.execute(use_command(skill_id, success)))
+
+    async def get_by_name(self, name: str, namespace: str = "default") -> Skill:
+        """Fetch the skill with this name in ``namespace``.
+
+        Raises:
+            NotFoundError: there is none.
+        """
+        return cast(Skill, await self._backend.query(GetByName(check_text("name", name, required=True), namespace)))
+
+
+def use_command(skill_id: str, success: bool) -> Command:
+    """Build the command that counts one use of a skill."""
+    return RecordUse(check_id("id", skill_id), success, time.time())

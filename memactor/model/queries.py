@@ -1,0 +1,93 @@
+"""Reads as data: one frozen dataclass per query, answered by `memactor.sqlite.read.run_query`.
+
+Like commands, queries are plain values, so the server can carry them over a socket unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from ..errors import InvalidInputError
+from .commands import check_kind
+from .filters import Filters
+from .ranking import SearchWeights
+from .validate import check_id, check_id_tuple, check_limit, check_text
+
+__all__ = ["Count", "Get", "GetByName", "Page", "Query", "Search"]
+
+MAX_GET_MANY = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Get:
+    """Fetch records by id. Answers the found records in the order asked."""
+
+    kind: str
+    ids: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        check_kind(self.kind)
+        object.__setattr__(self, "ids", check_id_tuple("ids", self.ids))
+        if len(self.ids) > MAX_GET_MANY:
+            raise InvalidInputError(f"get_many takes at most {MAX_GET_MANY} ids, not {len(self.ids)}")
+
+
+@dataclass(frozen=True, slots=True)
+class Search:
+    """Rank records by the blended score, or list the newest first when ``text`` is None."""
+
+    kind: str
+    text: str | None
+    filters: Filters
+    limit: int
+    weights: SearchWeights
+    now: float
+
+    def __post_init__(self) -> None:
+        check_kind(self.kind)
+        if self.text is not None:
+            check_text("query", self.text)
+        check_limit(self.limit)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a stream: records with ids after ``after``, in id order."""
+
+    kind: str
+    filters: Filters
+    after: str | None
+    limit: int
+
+    def __post_init__(self) -> None:
+        check_kind(self.kind)
+        if self.after is not None:
+            check_id("after", self.after)
+        check_limit(self.limit)
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """Count the records that match the filters."""
+
+    kind: str
+    filters: Filters
+
+    def __post_init__(self) -> None:
+        check_kind(self.kind)
+
+
+@dataclass(frozen=True, slots=True)
+class GetByName:
+    """Fetch the skill of this name in this namespace."""
+
+    name: str
+    namespace: str
+
+    def __post_init__(self) -> None:
+        check_text("name", self.name, required=True)
+        check_text("namespace", self.namespace, required=True)
+
+
+Query: TypeAlias = Get | Search | Page | Count | GetByName

@@ -1,0 +1,185 @@
+"""The ``memactor serve`` process: open the file, listen, serve until SIGTERM or SIGINT, drain, exit.
+
+The file is opened before the socket is bound, so a second ``serve`` of the same file stops at the
+writer lock (`AlreadyOpenError`) without touching the first one's socket. On a signal the server stops
+accepting and reading, answers the requests in flight, and the `Memory` handle then commits everything
+still queued, checkpoints the WAL and closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import signal
+import stat
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import anyio
+
+from ..actor.memory import Durability, Memory
+from ..errors import InvalidInputError, MemactorError
+from .connection import Limits
+from .scope import Token
+from .server import Server
+
+__all__ = ["TOKENS_ENV", "read_tokens", "run", "serve_command"]
+
+log = logging.getLogger("memactor.net.server")
+
+
+TOKENS_ENV = "MEMACTOR_TOKENS"
+_SPEC_FORM = "NAME:SECRET[:ro][:NS1,NS2]"
+
+
+def read_tokens(
+    specs: Sequence[str] = (),
+    files: Sequence[str] = (),
+    env_vars: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+) -> list[Token]:
+    """Parse token specs from ``--token``, ``--token-file`` files, and environment variables.
+
+    Files and variables hold one spec per line (``#`` starts a comment line). ``MEMACTOR_TOKENS`` is
+    read when set, besides the variables named in ``env_vars``. An error never shows a spec: it may
+    hold a secret.
+
+    Args:
+        specs: ``--token`` values.
+        files: Token files; each must be readable by its owner only (mode 0600 or 0400).
+        env_vars: Names of environment variables that hold specs.
+        environ: The environment (default `os.environ`).
+
+    Raises:
+        InvalidInputError: a malformed spec, a token file others can read, a variable that is not set,
+            or two tokens with the same name.
+    """
+    environ = os.environ if environ is None else environ
+    sources = [(f"--token #{n}", spec) for n, spec in enumerate(specs, 1)]
+    for name in files:
+        sources += _lines(name, _read_private(name))
+    for var in [*env_vars, *([TOKENS_ENV] if TOKENS_ENV in environ and TOKENS_ENV not in env_vars else [])]:
+        if var not in environ:
+            raise InvalidInputError(f"--token-env {var}: the environment variable {var} is not set")
+        sources += _lines(f"${var}", environ[var])
+    tokens = [_parse(source, spec) for source, spec in sources]
+    names = [token.grant.name for token in tokens]
+    if len(set(names)) != len(names):
+        raise InvalidInputError("two tokens share a name")
+    return tokens
+
+
+def _lines(source: str, text: str) -> list[tuple[str, str]]:
+    return [
+        (f"{source} line {n}", line)
+        for n, line in enumerate(text.splitlines(), 1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
+def _read_private(name: str) -> str:
+    with open(name) as file:
+        mode = os.fstat(file.fileno()).st_mode
+        if mode & 0o077:
+            raise InvalidInputError(
+                f"token file {name} is open to other users (mode {stat.S_IMODE(mode):04o}): run chmod 600 {name}"
+            )
+        return file.read()
+
+
+def _parse(source: str, spec: str) -> Token:
+    try:
+        return Token.parse(spec)
+    except InvalidInputError as exc:
+        # The parser names the token, and a spec without its colons has the secret where the name goes.
+        reason = str(exc).split(": ", 1)[-1]
+        raise InvalidInputError(
+            f"{source}: malformed token spec ({reason}); expected {_SPEC_FORM} (the spec is not shown: it may "
+            "hold a secret)"
+        ) from None
+
+
+async def run(
+    path: str,
+    listen: str,
+    *,
+    tokens: Sequence[Token] = (),
+    allow_remote: bool = False,
+    durability: Durability = "full",
+    max_size: int | None = None,
+    read_connections: int = 1,
+    max_connections: int = 4096,
+    limits: Limits | None = None,
+    grace: float = 10.0,
+) -> None:
+    """Serve ``path`` on ``listen`` until SIGTERM or SIGINT, then shut down gracefully.
+
+    ``max_size`` is the file's quota in bytes (see `memactor.open`); only an unrestricted token may
+    change it while the server runs.
+
+    Raises:
+        AlreadyOpenError: another process writes (or serves) this file.
+        OSError: the address is taken or cannot be bound.
+        InvalidInputError: a bad option (e.g. TCP without a token).
+    """
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async with Memory(path, durability=durability, max_size=max_size, read_connections=read_connections) as memory:
+            server = Server(
+                memory, listen, tokens=tokens, allow_remote=allow_remote, max_connections=max_connections, limits=limits
+            )
+            url = await server.bind()
+            async with anyio.create_task_group() as group:
+                group.start_soon(server.serve)
+                print(f"memactor: serving {memory.path} on {url}", file=sys.stderr, flush=True)
+                async for signum in signals:
+                    log.info("signal %s: draining and shutting down", signal.Signals(signum).name)
+                    break
+                await server.shutdown(grace)
+    log.info("stopped; everything acknowledged is committed")
+
+
+def _raise_fd_limit() -> None:
+    # Each connection is a file descriptor: take the hard limit the system allows.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            pass
+
+
+def serve_command(args: object) -> int:
+    """Run ``memactor serve`` from parsed command-line arguments; returns the exit status."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    _raise_fd_limit()
+    options = vars(args)
+    listen = options["listen"] or f"unix://{Path(options['path']).resolve()}.sock"
+    try:
+        if options["token"]:
+            print(
+                "memactor serve: warning: --token shows its secret to every local user (ps); use --token-file "
+                f"FILE (mode 0600) or the environment variable {TOKENS_ENV} instead",
+                file=sys.stderr,
+            )
+        tokens = read_tokens(options["token"] or (), options["token_file"] or (), options["token_env"] or ())
+        limits = Limits(max_in_flight=options["max_in_flight"], max_frame=options["max_frame"])
+        anyio.run(
+            lambda: run(
+                options["path"],
+                listen,
+                tokens=tokens,
+                allow_remote=options["allow_remote"],
+                durability=options["durability"],
+                max_size=options["max_size"],
+                read_connections=options["read_connections"],
+                max_connections=options["max_connections"],
+                limits=limits,
+            ),
+            backend="asyncio",
+        )
+    except (MemactorError, OSError) as exc:
+        print(f"memactor serve: {exc}", file=sys.stderr)
+        return 1
+    return 0
