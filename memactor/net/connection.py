@@ -27,7 +27,7 @@ from .frames import FrameReader, Outbox
 from .guard import execute_as
 from .payloads import decode_query, encode_value
 from .scope import FULL_ACCESS, authenticate, check_query, filter_result, visible_statistics
-from .sessions import Session
+from .sessions import Session, Sessions
 from .wire import (
     HANDSHAKE_MAX_FRAME,
     HANDSHAKE_MAX_ITEMS,
@@ -42,9 +42,10 @@ from .wire import (
 )
 
 if TYPE_CHECKING:
-    from .server import Server
+    from ..actor.memory import Memory
+    from .scope import Token
 
-__all__ = ["Limits", "ServerConnection"]
+__all__ = ["Limits", "ServerConnection", "Shared"]
 
 log = logging.getLogger("memactor.net.server")
 _MAX_SESSION_CHARS = 64
@@ -74,13 +75,34 @@ class Limits:
     send_timeout: float = 30.0
 
 
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """What every connection of one server shares: the small context a connection needs, not the server.
+
+    Attributes:
+        memory: The open handle that serves every request.
+        tokens: Accepted tokens; empty when none is required.
+        limits: Per-connection limits.
+        sessions: Client sessions (retried writes' outcomes).
+        write_budget: Bytes of write commands waiting for or in the writer, all connections together.
+        instance: This server process's id, sent in the welcome (see `memactor.net.client`).
+    """
+
+    memory: Memory
+    tokens: tuple[Token, ...]
+    limits: Limits
+    sessions: Sessions
+    write_budget: ByteBudget
+    instance: str
+
+
 class ServerConnection:
     """Serves one accepted connection until it closes or the server stops."""
 
-    def __init__(self, server: Server, stream: ByteStream) -> None:
-        self._server = server
+    def __init__(self, shared: Shared, stream: ByteStream) -> None:
+        self._shared = shared
         self._stream = stream
-        self._limits = server.limits
+        self._limits = shared.limits
         self._reader = FrameReader(stream, self._limits.max_frame)
         # Plain asyncio tasks and semaphore on the hot path: an anyio task spawn costs ~35 us here, an
         # asyncio one ~6 us (memactor is asyncio-only anyway, see `memactor.actor.lane`).
@@ -110,7 +132,7 @@ class ServerConnection:
             await self._run(on_welcome)
         finally:
             if self._session is not None:
-                self._server.sessions.detach(self._session)
+                self._shared.sessions.detach(self._session)
 
     async def _run(self, on_welcome: Callable[[], object]) -> None:
         async with self._stream:
@@ -158,21 +180,21 @@ class ServerConnection:
         session = hello.get("session")
         if not isinstance(session, str) or not 0 < len(session) <= _MAX_SESSION_CHARS:
             raise CodecError("HELLO needs a session id of 1-64 characters")
-        server = self._server
-        grant = authenticate(server.tokens, hello.get("token")) if server.tokens else FULL_ACCESS
+        shared = self._shared
+        grant = authenticate(shared.tokens, hello.get("token")) if shared.tokens else FULL_ACCESS
         if grant is None:
             raise AccessDeniedError("the server refused the token (missing or wrong)")
         self._grant = grant
-        self._session = server.sessions.attach(grant.name, session)
+        self._session = shared.sessions.attach(grant.name, session)
         return {
             "protocol": PROTOCOL_VERSION,
-            "instance": server.instance,
-            "path": server.memory.path,
+            "instance": shared.instance,
+            "path": shared.memory.path,
             "readonly": grant.readonly,
             "namespaces": None if grant.namespaces is None else sorted(grant.namespaces),
             "max_in_flight": self._limits.max_in_flight,
             "max_frame": self._limits.max_frame,
-            "statistics": visible_statistics(grant, server.memory.statistics()),
+            "statistics": visible_statistics(grant, shared.memory.statistics()),
         }
 
     async def _refuse(self, exc: BaseException) -> None:
@@ -233,9 +255,9 @@ class ServerConnection:
                 return await self._execute(message.payload)
             case MessageType.QUERY:
                 query = check_query(self._grant, decode_query(message.payload))
-                return filter_result(self._grant, query, await self._server.memory.query(query))
+                return filter_result(self._grant, query, await self._shared.memory.query(query))
             case MessageType.STATS:
-                return visible_statistics(self._grant, self._server.memory.statistics())
+                return visible_statistics(self._grant, self._shared.memory.statistics())
         raise CodecError(f"a client may not send {message.type.name}")
 
     async def _execute(self, payload: Any) -> Any:
@@ -249,7 +271,7 @@ class ServerConnection:
         write_id, done_below, frame = payload
         assert self._session is not None
         self._session.prune(done_below)
-        memory = self._server.memory
+        memory = self._shared.memory
         if self._grant is FULL_ACCESS:
             apply = functools.partial(memory.execute_encoded, frame)
         else:
@@ -259,7 +281,7 @@ class ServerConnection:
     async def _write(self, size: int, apply: Callable[[], Awaitable[Any]]) -> Any:
         # Bytes queued toward the writer by every connection share one budget: past it, writes wait here
         # (backpressure) rather than grow the writer's mailbox by count alone.
-        async with self._server.write_budget.hold(size):
+        async with self._shared.write_budget.hold(size):
             return await apply()
 
     async def _send(self, connection: TaskGroup) -> None:

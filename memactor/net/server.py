@@ -26,7 +26,7 @@ from anyio.abc import SocketListener, TaskStatus
 from ..actor.memory import Memory
 from ..errors import InvalidInputError
 from .budget import ByteBudget
-from .connection import Limits, ServerConnection
+from .connection import Limits, ServerConnection, Shared
 from .endpoint import Endpoint
 from .scope import Token
 from .sessions import Sessions
@@ -92,6 +92,7 @@ class Server:
         self._stopped = anyio.Event()
         self._grace = 10.0
         self._serving = False
+        self._shared = Shared(self.memory, self.tokens, self.limits, self.sessions, self.write_budget, self.instance)
 
     @property
     def url(self) -> str:
@@ -141,7 +142,7 @@ class Server:
                 log.warning("refusing a connection: %d already open", len(self._connections))
                 await stream.aclose()
                 continue
-            connection = ServerConnection(self, stream)
+            connection = ServerConnection(self._shared, stream)
             if len(self._unauthenticated) >= self._max_unauthenticated:
                 oldest = next(iter(self._unauthenticated))
                 del self._unauthenticated[oldest]
