@@ -84,7 +84,10 @@ def decode(data: bytes, *, validate: bool = True) -> Command:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise CodecError(f"decode takes bytes, not {type(data).__name__}")
     try:
-        wire = msgpack.unpackb(data, raw=False, use_list=False, strict_map_key=True)
+        if validate:
+            wire = _unpack_bounded(data, use_list=False)
+        else:
+            wire = msgpack.unpackb(data, raw=False, use_list=False, strict_map_key=True)
         return _command_from_wire(wire, validate)
     except CodecError:
         raise
@@ -181,7 +184,38 @@ def unpack(
         limits = {"max_array_len": max_items, "max_map_len": max_items}
     if ext_hook is not None:
         limits["ext_hook"] = ext_hook
-    return msgpack.unpackb(data, raw=False, use_list=use_list, strict_map_key=True, **limits)
+    return _unpack_bounded(data, use_list=use_list, **limits)
+
+
+# Bytes of input per array or map, at least, in anything decoded from outside the process. An empty map is one
+# byte of msgpack but some 64 bytes of Python, so without a bound an 8 MiB frame of empty maps becomes 512 MiB
+# before any check can look at it. Real frames hold far fewer containers: an episode is one array with three
+# small ones inside, and at least 40 bytes.
+BYTES_PER_CONTAINER = 8
+
+
+class _ContainerBudget:
+    """Counts the arrays and maps msgpack builds for one frame and stops the decode past the budget."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, size: int) -> None:
+        self.left = size // BYTES_PER_CONTAINER + 64
+
+    def __call__(self, container: Any) -> Any:
+        self.left -= 1
+        if self.left < 0:
+            raise CodecError(
+                f"a frame may hold at most one array or map per {BYTES_PER_CONTAINER} bytes; this one holds more"
+            )
+        return container
+
+
+def _unpack_bounded(data: bytes, *, use_list: bool, **options: Any) -> Any:
+    budget = _ContainerBudget(len(data))
+    return msgpack.unpackb(
+        data, raw=False, use_list=use_list, strict_map_key=True, list_hook=budget, object_hook=budget, **options
+    )
 
 
 def ext(code: int, data: bytes) -> Any:

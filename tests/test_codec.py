@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import msgpack
 import pytest
 
@@ -112,3 +114,40 @@ def test_decoded_records_are_validated() -> None:
     wire[1][0][-2] = float("nan")  # Fact.confidence
     with pytest.raises(CodecError, match="confidence"):
         codec.decode(msgpack.packb(wire))
+
+
+def _empty_maps(count: int) -> bytes:
+    # One msgpack array of `count` empty maps: one byte each on the wire, a dict each in Python.
+    return b"\xdd" + count.to_bytes(4, "big") + b"\x80" * count
+
+
+def _decode_traced(function: object, data: bytes) -> tuple[int, BaseException | None]:
+    """The peak of memory allocated while ``function(data)`` ran, and what it raised."""
+    tracemalloc.start()
+    try:
+        function(data)  # type: ignore[operator]
+    except Exception as exc:  # noqa: BLE001 - returned to the test, which checks it
+        return tracemalloc.get_traced_memory()[1], exc
+    finally:
+        tracemalloc.stop()
+    return 0, None
+
+
+@pytest.mark.parametrize("function", [codec.decode, codec.unpack], ids=["decode", "unpack"])
+def test_a_frame_of_tiny_containers_is_refused_before_it_grows_large(function: object) -> None:
+    # Unbounded, a MiB of empty maps becomes some 80 MiB of dicts before anything can look at them; a server
+    # decodes what any authenticated client sends, so that would be a 64x lever on its memory.
+    data = _empty_maps(1 << 20)
+    peak, error = _decode_traced(function, data)
+    assert peak < 12 * len(data), f"decoding {len(data)} bytes peaked at {peak} bytes"
+    assert isinstance(error, CodecError) and "one array or map per" in str(error)
+
+
+def test_real_frames_stay_well_inside_the_container_budget() -> None:
+    records = tuple(
+        Episode(task=f"t{i}", steps=("a",), tags=("x",), metadata={"k": [1, {"y": []}], "z": {}}) for i in range(2000)
+    )
+    command = AddRecords(records)
+    assert codec.decode(codec.encode(command)) == command
+    batch = Batch(tuple(RecordUse(f"s{i}", True, 1.0) for i in range(2000)))
+    assert codec.decode(codec.encode(batch)) == batch
