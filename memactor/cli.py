@@ -1,4 +1,4 @@
-"""The ``memactor`` command: ``demo``, ``bench`` and ``serve``.
+"""The ``memactor`` command: ``demo``, ``bench``, ``serve`` and ``mcp``.
 
 Each subcommand imports what it needs only when it runs, so ``import memactor`` stays light.
 """
@@ -10,6 +10,7 @@ import importlib.util
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 __all__ = ["main"]
 
@@ -57,7 +58,28 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--max-frame", type=int, default=64 * 1024 * 1024, help="largest frame in bytes (default 64 MiB)"
     )
+    _add_mcp(commands)
     return parser
+
+
+def _add_mcp(commands: Any) -> None:
+    # Options are registered by memactor.mcp only when that subcommand runs: its SDK is an optional extra.
+    commands.add_parser(
+        "mcp", help="serve memory tools to MCP clients (stdio, or --http; see `memactor mcp --help`)", add_help=False
+    )
+
+
+def _mcp(argv: list[str]) -> int:
+    try:
+        from .mcp.command import add_arguments, mcp_command
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.partition(".")[0] not in ("mcp", "mcp_types"):
+            raise
+        print("memactor mcp: the MCP SDK is not installed: pip install 'memactor[mcp]'", file=sys.stderr)
+        return 2
+    parser = argparse.ArgumentParser(prog="memactor mcp", description="Serve memactor's memory tools over MCP.")
+    add_arguments(parser)
+    return mcp_command(parser.parse_args(argv))
 
 
 def _bench(argv: list[str]) -> int:
@@ -83,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["bench"]:
         return _bench(argv[1:])
+    if argv[:1] == ["mcp"]:
+        return _mcp(argv[1:])
     args = _parser().parse_args(argv)
     if args.command == "demo":
         from .demo.run import run_demo

@@ -26,6 +26,7 @@ PACKAGE_LAYERS: list[set[str]] = [
     {"sqlite"},
     {"actor"},
     {"net", "demo"},
+    {"mcp"},
     {"cli", "__init__"},
     {"__main__"},
 ]
@@ -52,7 +53,11 @@ LAYERS: list[set[str]] = [
     {"net.frames", "net.guard", "net.sessions"},
     {"net.channel", "net.connection"},
     {"net.client", "net.server"},
-    {"net.daemon", "demo.run"},
+    {"net.daemon", "demo.run", "mcp.params"},
+    {"mcp.auth", "mcp.errors", "mcp.render"},
+    {"mcp.guard", "mcp.reads"},
+    {"mcp.tools"},
+    {"mcp.command"},
     {"cli", "__init__"},
     {"__main__"},
 ]

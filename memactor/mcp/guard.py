@@ -68,6 +68,8 @@ class ArgumentGuard:
 
 def _describe(error: ValidationError) -> str:
     # The rejected values are left out: they may be huge, and the model knows what it sent.
-    problems = [f"{'.'.join(str(part) for part in item['loc']) or 'arguments'}: {item['msg']}" for item in error.errors()]
+    problems = [
+        f"{'.'.join(str(part) for part in item['loc']) or 'arguments'}: {item['msg']}" for item in error.errors()
+    ]
     more = len(problems) - _MAX_REPORTED
     return "; ".join(problems[:_MAX_REPORTED]) + (f"; and {more} more" if more > 0 else "")

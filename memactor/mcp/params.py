@@ -42,7 +42,9 @@ _Step = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
 
 MemoryId = Annotated[str, Field(description="The memory's id, as another tool returned it", pattern=ID_PATTERN)]
 TaskText = Annotated[str, Field(description="What the agent set out to do", min_length=1, max_length=MAX_TEXT)]
-FactText = Annotated[str, Field(description="The fact or lesson, in one or a few sentences", min_length=1, max_length=MAX_TEXT)]
+FactText = Annotated[
+    str, Field(description="The fact or lesson, in one or a few sentences", min_length=1, max_length=MAX_TEXT)
+]
 Steps = Annotated[tuple[_Step, ...], Field(description="The actions taken, in order", max_length=100)]
 Outcome = Annotated[str, Field(description="What came of it", max_length=MAX_TEXT)]
 Importance = Annotated[
@@ -52,9 +54,7 @@ Confidence = Annotated[
     float, Field(description="How sure you are that it holds, 0 to 1", ge=0.0, le=1.0, allow_inf_nan=False)
 ]
 Tags = Annotated[tuple[_Tag, ...], Field(description="Labels to filter by later", max_length=20)]
-EpisodeIds = Annotated[
-    tuple[_Id, ...], Field(description="Ids of the episodes this was learned from", max_length=50)
-]
+EpisodeIds = Annotated[tuple[_Id, ...], Field(description="Ids of the episodes this was learned from", max_length=50)]
 Name = Annotated[str, Field(description="The skill's name, unique in this memory", min_length=1, max_length=200)]
 Description = Annotated[str, Field(description="What it does and when to use it", max_length=MAX_TEXT)]
 Code = Annotated[str, Field(description="Source code, if the skill has any", max_length=MAX_CODE)]

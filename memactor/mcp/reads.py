@@ -4,7 +4,7 @@ Reads stay in the server's namespace: a search is filtered to it, and a record f
 namespace answers as if it did not exist.
 """
 
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from ..actor.stores import EpisodeStore, FactStore, SkillStore
 from ..errors import NotFoundError
@@ -15,7 +15,7 @@ from .render import hit_view, parse_time, record_view
 
 __all__ = ["Handle", "Reads"]
 
-_KINDS = ("episode", "fact", "skill")
+_KINDS: tuple[Literal["episode", "fact", "skill"], ...] = ("episode", "fact", "skill")
 
 
 class Handle(Protocol):
@@ -91,12 +91,12 @@ class Reads:
             hits = await self.handle.skills.search(query, limit=limit, namespace=self.namespace)
             return {"results": [hit_view(hit) | _counts(hit.record) for hit in hits]}
 
-    async def recent_episodes(
-        self, agent_id: AgentFilter = None, limit: Limit50 = 10
-    ) -> dict[str, Any]:
+    async def recent_episodes(self, agent_id: AgentFilter = None, limit: Limit50 = 10) -> dict[str, Any]:
         """List the newest episodes, of one agent or of all."""
         with as_tool_errors():
-            filters = {"namespace": self.namespace} | ({"agent_id": agent_id} if agent_id is not None else {})
+            filters: dict[str, Any] = {"namespace": self.namespace}
+            if agent_id is not None:
+                filters["agent_id"] = agent_id
             episodes = await self.handle.episodes.search(None, limit=limit, **filters)
             return {"results": [record_view(hit.record) for hit in episodes]}
 

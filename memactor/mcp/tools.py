@@ -66,7 +66,9 @@ class MemoryTools(Reads):
         """Store a fact or lesson learned, optionally citing the episodes it came from."""
         with as_tool_errors():
             await self._require_episodes(source_episode_ids)
-            fact = Fact(content=content, confidence=confidence, source_episode_ids=source_episode_ids, tags=tags, **self.owner)
+            fact = Fact(
+                content=content, confidence=confidence, source_episode_ids=source_episode_ids, tags=tags, **self.owner
+            )
             return {"kind": "fact", "id": await self.handle.facts.add(fact)}
 
     async def update_fact(
@@ -105,7 +107,13 @@ class MemoryTools(Reads):
         with as_tool_errors():
             used = await self.handle.skills.record_use((await self._skill(skill)).id, success)
             rate = round((used.successes + 1) / (used.uses + 2), 4)
-            return {"id": used.id, "name": used.name, "uses": used.uses, "successes": used.successes, "success_rate": rate}
+            return {
+                "id": used.id,
+                "name": used.name,
+                "uses": used.uses,
+                "successes": used.successes,
+                "success_rate": rate,
+            }
 
     async def _skill(self, ref: str) -> Skill:
         try:
@@ -124,9 +132,15 @@ class MemoryTools(Reads):
 
 # name -> (writes?, what the model is told). One line each: clients show them in tool pickers.
 TOOLS: dict[str, tuple[bool, str]] = {
-    "record_episode": (True, "Record what happened when you worked on a task (steps, outcome, success), to recall later."),
+    "record_episode": (
+        True,
+        "Record what happened when you worked on a task (steps, outcome, success), to recall later.",
+    ),
     "add_fact": (True, "Store a fact or lesson learned, optionally citing the episode ids it came from."),
-    "update_fact": (True, "Change a fact's content, confidence or tags; expect_version makes it fail if changed since."),
+    "update_fact": (
+        True,
+        "Change a fact's content, confidence or tags; expect_version makes it fail if changed since.",
+    ),
     "recall": (False, "Search episodes, facts and skills at once; returns ids, text and score parts, best first."),
     "get_memory": (False, "Read one memory (episode, fact or skill) in full by its id."),
     "forget": (True, "Delete one memory (episode, fact or skill) by its id."),
@@ -162,7 +176,7 @@ def build_server(
     Raises:
         InvalidInputError: ``namespace`` or ``agent_id`` is not valid text.
     """
-    Episode(task="x", **{"agent_id": agent_id, "namespace": namespace})  # checks both, as a write would
+    Episode(task="x", agent_id=agent_id, namespace=namespace)  # checks both, as a write would
     tools = MemoryTools(handle, agent_id=agent_id, namespace=namespace)
     registered = [
         Tool.from_function(
@@ -196,5 +210,8 @@ def _add_statistics(server: MCPServer[Any], tools: MemoryTools) -> None:
     @server.resource("memactor://statistics", name="statistics", mime_type="application/json",
                      description="How many episodes, facts and skills this memory holds.")  # fmt: skip
     async def statistics() -> dict[str, Any]:
-        counts = {f"{kind}s": await tools.store(kind).count(namespace=tools.namespace) for kind in ("episode", "fact", "skill")}
+        counts = {
+            f"{kind}s": await tools.store(kind).count(namespace=tools.namespace)
+            for kind in ("episode", "fact", "skill")
+        }
         return {"namespace": tools.namespace, "agent_id": tools.agent_id, **counts}
