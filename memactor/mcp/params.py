@@ -10,6 +10,7 @@ from pydantic import Field
 
 __all__ = [
     "AgentFilter",
+    "ID_PATTERN",
     "Code",
     "Confidence",
     "Description",
@@ -21,15 +22,19 @@ __all__ = [
     "Limit50",
     "MemoryId",
     "Name",
+    "NewConfidence",
+    "NewTags",
     "OptionalText",
     "Outcome",
     "Query",
     "SkillRef",
     "Steps",
+    "Success",
     "Tags",
     "TaskText",
     "TimeBound",
     "Version",
+    "Worked",
 ]
 
 ID_PATTERN = r"^[A-Za-z0-9_.:@/+=-]{1,128}$"
@@ -77,5 +82,9 @@ SkillRef = Annotated[str, Field(description="The skill's id or its name", min_le
 Version = Annotated[
     int | None, Field(description="Change it only if it is still at this version (from get_memory)", ge=0, le=2**63 - 1)
 ]
+NewConfidence = Annotated[Confidence | None, Field(description="New confidence, 0 to 1 (omit to keep it)")]
+NewTags = Annotated[Tags | None, Field(description="New tags, replacing the old ones (omit to keep them)")]
+Success = Annotated[bool | None, Field(description="Whether it worked (omit when unknown)")]
+Worked = Annotated[bool, Field(description="Whether this use of the skill worked")]
 Limit20 = Annotated[int, Field(description="At most this many results, 1 to 20", ge=1, le=20)]
 Limit50 = Annotated[int, Field(description="At most this many results, 1 to 50", ge=1, le=50)]

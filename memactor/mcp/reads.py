@@ -43,8 +43,10 @@ class Reads:
     def store(self, kind: str) -> EpisodeStore | FactStore | SkillStore:
         """The store of ``kind``."""
         stores: dict[str, EpisodeStore | FactStore | SkillStore] = {
-            "episode": self.handle.episodes, "fact": self.handle.facts, "skill": self.handle.skills,
-        }  # fmt: skip
+            "episode": self.handle.episodes,
+            "fact": self.handle.facts,
+            "skill": self.handle.skills,
+        }
         return stores[kind]
 
     async def find(self, record_id: str, kinds: tuple[str, ...] = _KINDS) -> Record:

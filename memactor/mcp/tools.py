@@ -5,6 +5,7 @@ namespace the server was started with, and every change by id stays inside that 
 another namespace answers as if it did not exist). An ``agent_id`` a model passes is only a read filter.
 """
 
+import re
 from typing import Any
 
 from mcp.server.auth.provider import TokenVerifier
@@ -19,6 +20,7 @@ from ..model.records import Episode, Fact, Skill
 from .errors import as_tool_errors
 from .guard import ArgumentGuard
 from .params import (
+    ID_PATTERN,
     Code,
     Confidence,
     Description,
@@ -27,13 +29,17 @@ from .params import (
     Importance,
     MemoryId,
     Name,
+    NewConfidence,
+    NewTags,
     OptionalText,
     Outcome,
     SkillRef,
     Steps,
+    Success,
     Tags,
     TaskText,
     Version,
+    Worked,
 )
 from .reads import Handle, Reads
 from .render import record_view
@@ -49,7 +55,7 @@ class MemoryTools(Reads):
         task: TaskText,
         steps: Steps = (),
         outcome: Outcome = "",
-        success: bool | None = None,
+        success: Success = None,
         importance: Importance = 0.5,
         tags: Tags = (),
     ) -> dict[str, Any]:
@@ -75,8 +81,8 @@ class MemoryTools(Reads):
         self,
         id: MemoryId,  # noqa: A002 - the name a model expects
         content: OptionalText = None,
-        confidence: Confidence | None = None,
-        tags: Tags | None = None,
+        confidence: NewConfidence = None,
+        tags: NewTags = None,
         expect_version: Version = None,
     ) -> dict[str, Any]:
         """Change a fact's content, confidence or tags; with expect_version, only if nobody changed it since."""
@@ -102,7 +108,7 @@ class MemoryTools(Reads):
             skill = Skill(name=name, description=description, steps=steps, code=code, tags=tags, **self.owner)
             return {"kind": "skill", "id": await self.handle.skills.add(skill)}
 
-    async def record_skill_use(self, skill: SkillRef, success: bool) -> dict[str, Any]:
+    async def record_skill_use(self, skill: SkillRef, success: Worked) -> dict[str, Any]:
         """Count one use of a skill (by id or name) and whether it worked."""
         with as_tool_errors():
             used = await self.handle.skills.record_use((await self._skill(skill)).id, success)
@@ -116,12 +122,12 @@ class MemoryTools(Reads):
             }
 
     async def _skill(self, ref: str) -> Skill:
-        try:
-            found = await self.find(ref, kinds=("skill",))
-        except NotFoundError:
-            return await self.handle.skills.get_by_name(ref, namespace=self.namespace)
-        assert isinstance(found, Skill)
-        return found
+        # A name may also look like an id (``rollback``): the id is tried first, then the name.
+        if re.fullmatch(ID_PATTERN, ref):
+            for found in await self.handle.skills.get_many((ref,)):
+                if found.namespace == self.namespace:
+                    return found
+        return await self.handle.skills.get_by_name(ref, namespace=self.namespace)
 
     async def _require_episodes(self, ids: tuple[str, ...]) -> None:
         present = {e.id for e in await self.handle.episodes.get_many(ids) if e.namespace == self.namespace}
@@ -207,8 +213,12 @@ _INSTRUCTIONS = (
 
 
 def _add_statistics(server: MCPServer[Any], tools: MemoryTools) -> None:
-    @server.resource("memactor://statistics", name="statistics", mime_type="application/json",
-                     description="How many episodes, facts and skills this memory holds.")  # fmt: skip
+    @server.resource(
+        "memactor://statistics",
+        name="statistics",
+        mime_type="application/json",
+        description="How many episodes, facts and skills this memory holds.",
+    )
     async def statistics() -> dict[str, Any]:
         counts = {
             f"{kind}s": await tools.store(kind).count(namespace=tools.namespace)
