@@ -194,3 +194,9 @@ async def test_another_namespaces_records_are_out_of_reach(client: Client, handl
     assert (await handle.episodes.get(episode)).task == "secret plan"
     assert (await handle.facts.get(fact)).content == "secret fact"
     assert (await handle.skills.get(skill)).uses == 0
+
+
+async def test_a_skill_is_found_by_a_name_that_is_not_an_id(client: Client) -> None:
+    skill = await ok(client, "add_skill", {"name": "roll back a deploy"})
+    used = await ok(client, "record_skill_use", {"skill": "roll back a deploy", "success": True})
+    assert (used["id"], used["uses"]) == (skill["id"], 1)
