@@ -35,8 +35,15 @@ SCALARS = st.one_of(
     st.sampled_from([0.0, 1.0, -0.0, 0.5, 9007199254740992.0]),
     st.text(max_size=3),
 )
-VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=3), max_leaves=6)
-ORDERED = st.one_of(st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=3), st.sampled_from([1, 2**53]))
+VALUES = st.recursive(
+    SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=3), max_leaves=6
+)
+ORDERED = st.one_of(
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=3),
+    st.sampled_from([1, 2**53]),
+)
 CONDITIONS = st.one_of(
     VALUES,
     st.dictionaries(st.sampled_from(["$eq", "$ne"]), VALUES, min_size=1, max_size=2),
@@ -67,7 +74,6 @@ def test_sql_filters_find_what_the_definition_says(conn: sqlite3.Connection, doc
         assert [item.key for item in paged] == expected[1:3]
     finally:
         conn.execute("ROLLBACK")
-
 
 
 @pytest.mark.anyio

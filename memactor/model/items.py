@@ -160,4 +160,3 @@ class Item:
             object.__setattr__(self, "value", check_metadata("value", self.value))
         object.__setattr__(self, "namespace", tuple(self.namespace))
         check_int("version", self.version, low=1)
-

@@ -25,7 +25,18 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import AccessDeniedError, InvalidInputError, ReadOnlyError
-from ..model.commands import AddRecords, Batch, Command, DeleteItem, Ping, PutItem, SetQuota, SweepItems, TouchItems, UpdateRecord
+from ..model.commands import (
+    AddRecords,
+    Batch,
+    Command,
+    DeleteItem,
+    Ping,
+    PutItem,
+    SetQuota,
+    SweepItems,
+    TouchItems,
+    UpdateRecord,
+)
 from ..model.queries import Count, Get, GetByName, GetItems, ListNamespaces, Page, Query, Search, SearchItems
 from ..model.stats import Statistics
 

@@ -21,9 +21,7 @@ __all__ = ["delete_item", "put_item", "sweep_items", "touch_items"]
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 _DROP_EXPIRED = "DELETE FROM items WHERE path = :path AND key = :key AND expires_at <= :at"
-_VERSION = (
-    "SELECT version FROM items WHERE path = :path AND key = :key AND (expires_at IS NULL OR expires_at > :at)"
-)
+_VERSION = "SELECT version FROM items WHERE path = :path AND key = :key AND (expires_at IS NULL OR expires_at > :at)"
 # The rowid survives a replacement (DO UPDATE), so an item keeps its place in first-put order.
 _UPSERT = f"""
 INSERT INTO items (path, key, value, text, created_at, updated_at, version, ttl, expires_at)

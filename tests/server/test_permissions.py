@@ -169,7 +169,12 @@ NAMED: Expected = {"unrestricted": OK, "read-only": OK, "scoped": (OK, DENIED), 
 ADMIN_ONLY: Expected = {"unrestricted": OK, "read-only": DENIED, "scoped": DENIED, "read-only scoped": DENIED}
 EVERYONE: Expected = dict.fromkeys(SECRETS, OK)
 # Items: a write names its namespace, so one outside the token's is refused on the request alone.
-ITEM_WRITER: Expected = {"unrestricted": OK, "read-only": READONLY, "scoped": (OK, DENIED), "read-only scoped": READONLY}
+ITEM_WRITER: Expected = {
+    "unrestricted": OK,
+    "read-only": READONLY,
+    "scoped": (OK, DENIED),
+    "read-only scoped": READONLY,
+}
 
 COMMAND_ROWS: dict[type[Any], dict[str, Case]] = {
     AddRecords: {
@@ -203,7 +208,9 @@ COMMAND_ROWS: dict[type[Any], dict[str, Case]] = {
         "ping": Case(_ping, EVERYONE),
     },
     PutItem: {
-        "put over the target's item": Case(lambda m, t: _done(m.items.put(*t.item, {"v": 2})), ITEM_WRITER, writes=True),
+        "put over the target's item": Case(
+            lambda m, t: _done(m.items.put(*t.item, {"v": 2})), ITEM_WRITER, writes=True
+        ),
         "put a new item under the target's namespace": Case(
             lambda m, t: _done(m.items.put((t.namespace,), "new", {"tag": t.tag})), ITEM_WRITER
         ),
@@ -249,7 +256,9 @@ QUERY_ROWS: dict[type[Any], dict[str, Case]] = {
         "get without refreshing the TTL": Case(lambda m, t: _done(m.items.get(*t.item, refresh_ttl=False)), READER),
     },
     SearchItems: {
-        "search every namespace by a field": Case(lambda m, t: _value(m.items.search((), filter={"tag": t.tag})), READER),
+        "search every namespace by a field": Case(
+            lambda m, t: _value(m.items.search((), filter={"tag": t.tag})), READER
+        ),
         "search under the target's namespace": Case(lambda m, t: _value(m.items.search((t.namespace,))), READER),
         "search by text without refreshing": Case(
             lambda m, t: _value(m.items.search((), query=t.tag.split("-")[1], refresh_ttl=False)), READER
