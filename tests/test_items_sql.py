@@ -93,3 +93,13 @@ async def test_the_writer_sweeps_expired_items(db_path: Path) -> None:
                 await anyio.sleep(0.02)
         assert [item.key for item in await mem.items.search(("s",))] == ["kept", "forever"]
         assert await mem.items.put(("s",), "after", {}) is not None  # the writer goes on
+
+
+def test_the_definition_compares_integers_exactly() -> None:
+    big = 2**53
+    assert matches({"n": big + 1}, {"n": {"$gt": big}})
+    assert matches({"n": big + 1}, {"n": {"$gt": float(big)}})
+    assert not matches({"n": float(big)}, {"n": {"$gt": big}})
+    assert matches({"n": big + 1}, {"n": {"$ne": float(big)}})
+    assert not matches({"n": True}, {"n": {"$gt": 0}})  # a boolean is not a number for ordering
+    assert not matches({"n": "3"}, {"n": {"$gt": 2}})  # nor is a string
