@@ -103,3 +103,24 @@ def test_the_definition_compares_integers_exactly() -> None:
     assert matches({"n": big + 1}, {"n": {"$ne": float(big)}})
     assert not matches({"n": True}, {"n": {"$gt": 0}})  # a boolean is not a number for ordering
     assert not matches({"n": "3"}, {"n": {"$gt": 2}})  # nor is a string
+
+
+@pytest.mark.anyio
+async def test_hostile_item_frames_fail_alone_and_the_writer_goes_on(db_path: Path) -> None:
+    from memactor import codec
+
+    good = PutItem(("ok",), "k", {"v": 1}, None, None, 1.0)
+    tag = codec._COMMAND_TAGS[PutItem]
+    hostile = [
+        codec.pack([tag, ["a.b"], "k", {}, None, None, 1.0]),  # a dot in a label
+        codec.pack([tag, [], "k", {}, None, None, 1.0]),  # no label
+        codec.pack([tag, ["a"], 7, {}, None, None, 1.0]),  # a key that is no string
+        codec.pack([tag, ["a"], "k", {"x": float("nan")}, None, None, 1.0]),
+        codec.pack([tag, ["a"], "k", {}, -5, None, 1.0]),  # a negative TTL
+    ]
+    async with memactor.open(db_path, durability="normal") as mem:
+        for frame in hostile:
+            with pytest.raises(memactor.CodecError):
+                await mem.execute_encoded(frame)
+        assert (await mem.execute_encoded(codec.encode(good))).value == {"v": 1}
+        assert [item.key for item in await mem.items.search(())] == ["k"]
