@@ -26,6 +26,7 @@ from .errors import (
     UnsupportedBackendError,
     WriterDiedError,
 )
+from .model.items import Item
 from .model.ranking import SearchWeights
 from .model.records import Episode, Fact, Hit, Skill, new_id
 from .model.stats import Statistics
@@ -45,6 +46,7 @@ __all__ = [
     "Fact",
     "Hit",
     "InvalidInputError",
+    "Item",
     "MemactorError",
     "Memory",
     "NotFoundError",

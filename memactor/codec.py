@@ -15,7 +15,20 @@ from typing import Any
 import msgpack
 
 from .errors import CodecError, MemactorError
-from .model.commands import AddRecords, Batch, Command, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
+from .model.commands import (
+    AddRecords,
+    Batch,
+    Command,
+    DeleteItem,
+    DeleteRecord,
+    Ping,
+    PutItem,
+    RecordUse,
+    SetQuota,
+    SweepItems,
+    TouchItems,
+    UpdateRecord,
+)
 from .model.frozen import freeze
 from .model.records import Episode, Fact, Record, Skill, unchecked_builder
 
@@ -29,6 +42,10 @@ _COMMAND_TAGS: dict[type[Any], int] = {
     Batch: 5,
     SetQuota: 6,
     Ping: 7,
+    PutItem: 8,
+    DeleteItem: 9,
+    TouchItems: 10,
+    SweepItems: 11,
 }
 _RECORD_TAGS: dict[type[Any], int] = {Episode: 1, Fact: 2, Skill: 3}
 _COMMAND_TYPES = {tag: cls for cls, tag in _COMMAND_TAGS.items()}

@@ -12,6 +12,7 @@ EXPECTED = {
     "open_sync",
     "Memory",
     "Episode",
+    "Item",
     "Fact",
     "Skill",
     "Hit",

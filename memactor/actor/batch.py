@@ -16,6 +16,7 @@ from ..model.commands import Batch, Command, DeleteRecord
 from ..model.records import Episode, Fact, Skill
 from ..model.validate import check_id
 from .backend import Backend
+from .items import BatchItemStore
 from .stores import add_command, update_command, use_command
 
 __all__ = ["BatchBuilder", "BatchContext"]
@@ -60,7 +61,7 @@ class SkillBatchStore(BatchStore[Skill]):
 
 
 class BatchBuilder:
-    """What ``async with mem.batch() as b`` gives: ``b.episodes``, ``b.facts``, ``b.skills``.
+    """What ``async with mem.batch() as b`` gives: ``b.episodes``, ``b.facts``, ``b.skills``, ``b.items``.
 
     Attributes:
         results: After the block committed, one result per command, in order.
@@ -71,6 +72,7 @@ class BatchBuilder:
         self.episodes = BatchStore("episode", Episode, self.commands)
         self.facts = BatchStore("fact", Fact, self.commands)
         self.skills = SkillBatchStore("skill", Skill, self.commands)
+        self.items = BatchItemStore(self.commands)
         self.results: list[Any] = []
 
 

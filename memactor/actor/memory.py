@@ -13,13 +13,15 @@ from typing import Any, Literal
 
 from ..codec import encode
 from ..errors import ClosedError, InvalidInputError, ReadOnlyError
-from ..model.commands import Command, SetQuota
+from ..model.commands import Command, SetQuota, TouchItems
+from ..model.itemops import GetItems, SearchItems
 from ..model.queries import Query
 from ..model.stats import Statistics, WriterCounters
-from ..model.validate import check_int
+from ..model.validate import check_float, check_int
 from ..sqlite.filelock import WriterLock
 from .aio import finish, require_asyncio
 from .batch import BatchContext
+from .items import ItemStore
 from .readpool import ReadPool
 from .stores import EpisodeStore, FactStore, SkillStore
 from .writer import Writer
@@ -30,7 +32,7 @@ Durability = Literal["full", "normal"]
 
 
 class Memory:
-    """A handle on one memory file: ``episodes``, ``facts``, ``skills``, ``batch()``, ``statistics()``.
+    """A handle on one memory file: ``episodes``, ``facts``, ``skills``, ``items``, ``batch()``, ``statistics()``.
 
     Use it as ``async with memactor.open(path) as mem:``. Every method may be called from any number of
     tasks at once; writes are serialized by the writer actor's mailbox, reads run on the read pool.
@@ -46,6 +48,7 @@ class Memory:
         max_pending: int = 1024,
         read_connections: int = 1,
         max_size: int | None = None,
+        sweep_interval: float = 60.0,
     ) -> None:
         self.path = os.fspath(path)
         if self.path == ":memory:" or self.path.startswith("file:"):
@@ -57,6 +60,7 @@ class Memory:
         check_int("read_connections", read_connections, low=1, high=64)
         if max_size is not None:
             check_int("max_size", max_size, low=1)
+        check_float("sweep_interval", sweep_interval, low=0.001)
         self.readonly = readonly
         self._lock = None if readonly else WriterLock(self.path)
         self._pool = ReadPool(self.path, read_connections)
@@ -71,15 +75,18 @@ class Memory:
                 max_size=max_size,
                 lock=self._lock,
                 pause_readers=self._pool.paused,
+                sweep_interval=sweep_interval,
             )
         )
         self._max_pending = max_pending
         self._writer_task: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None
         self._state: Literal["new", "opening", "open", "closed"] = "new"
         self.episodes = EpisodeStore(self)
         self.facts = FactStore(self)
         self.skills = SkillStore(self)
+        self.items = ItemStore(self)
 
     async def __aenter__(self) -> Memory:
         if self._state != "new":
@@ -129,7 +136,9 @@ class Memory:
         await self._writer.start()
         # A plain asyncio task rather than a task group entered here: a task group would have to be left by
         # the task that entered it, and `close()` may be called from any task.
-        self._writer_task = asyncio.get_running_loop().create_task(self._writer.run(), name="memactor-writer")
+        loop = asyncio.get_running_loop()
+        self._writer_task = loop.create_task(self._writer.run(), name="memactor-writer")
+        self._sweeper = loop.create_task(self._writer.sweep_periodically(), name="memactor-sweeper")
         try:
             await self._pool.start()
         except BaseException:
@@ -139,6 +148,9 @@ class Memory:
 
     async def _stop_writer(self) -> None:
         assert self._writer is not None and self._writer_task is not None
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.wait([self._sweeper])
         await self._writer.stop()  # releases the file lock once the writer's thread has ended
         # Reaps the task without raising: `run` raises only if it was cancelled (the writer then died, and
         # every caller heard so), which is no cancellation of whoever is closing.
@@ -215,7 +227,21 @@ class Memory:
         """
         if self._state != "open":
             raise ClosedError(f"the memory handle on {self.path} is {self._state}")
-        return await self._pool.run(query)
+        result = await self._pool.run(query)
+        if isinstance(query, (GetItems, SearchItems)) and query.refresh and self._writer is not None:
+            self._refresh(query.now, result)
+        return result
+
+    def _refresh(self, now: float, items: list[Any]) -> None:
+        """Queue one `TouchItems` for the TTL items a read returned, without waiting for it.
+
+        The read does not wait: see `memactor.actor.items`. The refresh is best effort: when the mailbox is
+        full or the handle is closing, it is dropped and those items keep the expiry they had.
+        """
+        addresses = tuple((item.namespace, item.key) for item in items if item.ttl is not None)
+        if addresses:
+            assert self._writer is not None
+            self._writer.post(encode(TouchItems(addresses, now)))
 
     def batch(self) -> BatchContext:
         """Collect writes in an ``async with`` block and commit them as one atomic command on exit.
@@ -244,6 +270,7 @@ def open(  # noqa: A001 - the library's entry point, as in `memactor.open(path)`
     max_pending: int = 1024,
     read_connections: int = 1,
     max_size: int | None = None,
+    sweep_interval: float = 60.0,
 ) -> Memory:
     """Open (creating if needed) a memory file; use the result as ``async with``.
 
@@ -256,6 +283,7 @@ def open(  # noqa: A001 - the library's entry point, as in `memactor.open(path)`
         max_pending: The mailbox's bound: callers wait when this many commands are queued.
         read_connections: Read-only connections in the pool.
         max_size: Quota in bytes for the database file (not the WAL); writes past it raise `StorageFullError`.
+        sweep_interval: Seconds between the writer's sweeps of expired items (which reads never see anyway).
 
     Raises:
         UnsupportedBackendError: (on entering) the event loop is not asyncio's.
@@ -271,4 +299,5 @@ def open(  # noqa: A001 - the library's entry point, as in `memactor.open(path)`
         max_pending=max_pending,
         read_connections=read_connections,
         max_size=max_size,
+        sweep_interval=sweep_interval,
     )

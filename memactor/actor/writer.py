@@ -30,7 +30,9 @@ import anyio
 import anyio.lowlevel
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ..codec import encode
 from ..errors import ClosedError, MemactorError, SchemaError, StorageError, WriterDiedError
+from ..model.commands import SweepItems
 from ..model.stats import WriterCounters
 from ..sqlite.apply import apply_batch
 from ..sqlite.filelock import WriterLock
@@ -72,6 +74,7 @@ class Writer:
         max_size: int | None,
         lock: WriterLock | None = None,
         pause_readers: Callable[[], AbstractAsyncContextManager[bool]] = _no_readers,
+        sweep_interval: float = 60.0,
     ) -> None:
         self._path = path
         self._durability = durability
@@ -85,6 +88,7 @@ class Writer:
         self._lock = lock
         self._pause_readers = pause_readers
         self._next_wal_reset = 0.0
+        self._sweep_interval = sweep_interval
         self._reopen_at = 0.0  # monotonic time of the next attempt to reopen a broken connection
         self._reopen_delay = RECONNECT_FIRST_S
         self._in_flight: list[_Item] = []
@@ -158,6 +162,34 @@ class Writer:
             raise self._death() from None
         # Once in the mailbox the command commits even if this caller is cancelled here.
         return await future
+
+    def post(self, frame: bytes) -> bool:
+        """Queue one trusted command without waiting for it, if the mailbox has room; nobody hears its outcome.
+
+        For upkeep a caller must not wait on (refreshing the TTL of items just read).
+
+        Returns:
+            Whether it was queued (False: the mailbox is full, closed, or the writer died).
+        """
+        if self._died is not None:
+            return False
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(_forget)
+        try:
+            self._send.send_nowait((frame, True, future))
+        except (anyio.WouldBlock, anyio.ClosedResourceError, anyio.BrokenResourceError):
+            return False
+        return True
+
+    async def sweep_periodically(self) -> None:
+        """Post a sweep of expired items every ``sweep_interval`` seconds, until cancelled (by the handle).
+
+        A task of its own rather than a timeout on the mailbox: cancelling a receive can lose the command it
+        was just handed. A sweep with no item to delete is one cheap indexed look-up.
+        """
+        while True:
+            await anyio.sleep(self._sweep_interval)
+            self.post(encode(SweepItems(time.time())))
 
     async def run(self) -> None:
         """The actor loop: until the mailbox is closed and empty, drain, apply, answer."""
@@ -320,6 +352,12 @@ def _answer(batch: list[_Item], outcomes: list[Any]) -> None:
             future.set_exception(outcome)
         else:
             future.set_result(outcome)
+
+
+def _forget(future: asyncio.Future[Any]) -> None:
+    # Nobody awaits a posted command: its outcome is read here, so asyncio does not log it as unretrieved.
+    if not future.cancelled():
+        future.exception()
 
 
 def _fresh(exc: StorageError) -> StorageError:

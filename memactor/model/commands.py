@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from ..errors import InvalidInputError
+from .itemops import DeleteItem, PutItem, SweepItems, TouchItems
 from .records import RECORD_TYPES, SYSTEM_FIELDS, Record
 from .validate import check_float, check_id, check_int, check_metadata
 
@@ -18,10 +19,14 @@ __all__ = [
     "AddRecords",
     "Batch",
     "Command",
+    "DeleteItem",
     "DeleteRecord",
     "Ping",
+    "PutItem",
     "RecordUse",
     "SetQuota",
+    "SweepItems",
+    "TouchItems",
     "UpdateRecord",
 ]
 
@@ -110,7 +115,10 @@ class RecordUse:
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """Apply several commands atomically: all of them or, if one fails, none. Returns their results."""
+    """Apply several commands atomically: all of them or, if one fails, none. Returns their results.
+
+    It may hold record writes and item puts and deletes, mixed.
+    """
 
     commands: tuple[Command, ...]
 
@@ -118,7 +126,7 @@ class Batch:
         if not isinstance(self.commands, tuple):
             raise InvalidInputError("Batch.commands must be a tuple")
         for command in self.commands:
-            if not isinstance(command, (AddRecords, UpdateRecord, DeleteRecord, RecordUse)):
+            if not isinstance(command, _BATCHABLE):
                 raise InvalidInputError(f"a batch cannot hold {type(command).__name__}")
 
 
@@ -138,4 +146,19 @@ class Ping:
     """Do nothing in a transaction of its own; answers once the writer is alive and caught up."""
 
 
-Command: TypeAlias = AddRecords | UpdateRecord | DeleteRecord | RecordUse | Batch | SetQuota | Ping
+# What a batch may hold: writes a caller asks for (not the writer's own upkeep, nor another batch).
+_BATCHABLE = (AddRecords, UpdateRecord, DeleteRecord, RecordUse, PutItem, DeleteItem)
+
+Command: TypeAlias = (
+    AddRecords
+    | UpdateRecord
+    | DeleteRecord
+    | RecordUse
+    | Batch
+    | SetQuota
+    | Ping
+    | PutItem
+    | DeleteItem
+    | TouchItems
+    | SweepItems
+)

@@ -11,10 +11,11 @@ from typing import TypeAlias
 from ..errors import InvalidInputError
 from .commands import check_kind
 from .filters import Filters
+from .itemops import GetItems, ListNamespaces, SearchItems
 from .ranking import SearchWeights
 from .validate import check_id, check_id_tuple, check_limit, check_text
 
-__all__ = ["Count", "Get", "GetByName", "Page", "Query", "Search"]
+__all__ = ["Count", "Get", "GetByName", "GetItems", "ListNamespaces", "Page", "Query", "Search", "SearchItems"]
 
 MAX_GET_MANY = 10_000
 
@@ -90,4 +91,4 @@ class GetByName:
         check_text("namespace", self.namespace, required=True)
 
 
-Query: TypeAlias = Get | Search | Page | Count | GetByName
+Query: TypeAlias = Get | Search | Page | Count | GetByName | GetItems | SearchItems | ListNamespaces

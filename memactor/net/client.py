@@ -34,11 +34,13 @@ from anyio.from_thread import start_blocking_portal
 from ..actor.aio import require_asyncio
 from ..actor.batch import BatchContext
 from ..actor.blocking import Blocking
+from ..actor.items import ItemStore
 from ..actor.readpool import ReadPool
 from ..actor.stores import EpisodeStore, FactStore, SkillStore
 from ..codec import encode
 from ..errors import ClosedError, ConnectionLostError
 from ..model.commands import AddRecords, Batch, Command, Ping, SetQuota
+from ..model.itemops import GetItems, SearchItems
 from ..model.queries import Query
 from ..model.stats import Statistics
 from .channel import Channel
@@ -57,7 +59,7 @@ _MAX_DELAY = 1.0
 
 
 class RemoteMemory:
-    """A handle on a served memory: ``episodes``, ``facts``, ``skills``, ``batch()``, ``statistics()``.
+    """A handle on a served memory: ``episodes``, ``facts``, ``skills``, ``items``, ``batch()``, ``statistics()``.
 
     Use it as ``async with memactor.connect(url) as mem:``; see `connect` for the options.
 
@@ -99,6 +101,7 @@ class RemoteMemory:
         self.episodes = EpisodeStore(self)
         self.facts = FactStore(self)
         self.skills = SkillStore(self)
+        self.items = ItemStore(self)
 
     async def __aenter__(self) -> RemoteMemory:
         require_asyncio("memactor.connect")
@@ -176,7 +179,9 @@ class RemoteMemory:
             AccessDeniedError: the query names a namespace outside the token's.
         """
         self._check_open()
-        if self._pool is not None:
+        # An item read that refreshes TTLs goes to the server, whose handle queues the refresh (a write).
+        refreshes = isinstance(query, (GetItems, SearchItems)) and query.refresh
+        if self._pool is not None and not refreshes:
             # The server's acknowledgement comes after COMMIT, so a read begun after it sees the write.
             query = check_query(self._grant, query)
             return filter_result(self._grant, query, await self._pool.run(query))

@@ -16,7 +16,8 @@ from ..codec import ext, pack, unpack
 from ..errors import CodecError, MemactorError
 from ..model.filters import Filters
 from ..model.frozen import freeze
-from ..model.queries import Count, Get, GetByName, Page, Query, Search
+from ..model.items import Item
+from ..model.queries import Count, Get, GetByName, GetItems, ListNamespaces, Page, Query, Search, SearchItems
 from ..model.ranking import SearchWeights
 from ..model.records import Episode, Fact, Hit, Record, Skill
 from ..model.stats import Statistics
@@ -24,12 +25,21 @@ from ..model.validate import check_float
 
 __all__ = ["decode_query", "decode_value", "encode_query", "encode_value"]
 
-_QUERY_TAGS: dict[type[Any], int] = {Get: 1, Search: 2, Page: 3, Count: 4, GetByName: 5}
+_QUERY_TAGS: dict[type[Any], int] = {
+    Get: 1,
+    Search: 2,
+    Page: 3,
+    Count: 4,
+    GetByName: 5,
+    GetItems: 6,
+    SearchItems: 7,
+    ListNamespaces: 8,
+}
 _QUERY_TYPES = {tag: cls for cls, tag in _QUERY_TAGS.items()}
 _RECORD_TAGS: dict[type[Any], int] = {Episode: 1, Fact: 2, Skill: 3}
 _RECORD_TYPES = {tag: cls for cls, tag in _RECORD_TAGS.items()}
 _RECORD_FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in _RECORD_TAGS}
-_EXT_RECORD, _EXT_HIT, _EXT_STATISTICS = 1, 2, 3
+_EXT_RECORD, _EXT_HIT, _EXT_STATISTICS, _EXT_ITEM = 1, 2, 3, 4
 
 
 def _fields(value: Any) -> list[Any]:
@@ -89,6 +99,8 @@ def encode_value(value: Any) -> Any:
         return ext(_EXT_RECORD, _pack([_RECORD_TAGS[type(value)], *fields]))
     if isinstance(value, Hit):
         return ext(_EXT_HIT, _pack(_fields(value)))
+    if isinstance(value, Item):
+        return ext(_EXT_ITEM, _pack(_fields(value)))
     if isinstance(value, Statistics):
         fields = _fields(value)
         fields[[f.name for f in dataclasses.fields(Statistics)].index("batch_size_histogram")] = list(
@@ -114,6 +126,8 @@ def decode_value(code: int, data: bytes) -> Any:
             return _record(fields)
         if code == _EXT_HIT:
             return Hit(*fields)
+        if code == _EXT_ITEM:
+            return _item(fields)
         if code == _EXT_STATISTICS:
             names = [f.name for f in dataclasses.fields(Statistics)]
             values = dict(zip(names, fields, strict=True))
@@ -137,3 +151,14 @@ def _record(fields: list[Any]) -> Record:
             value = freeze(value)
         object.__setattr__(record, name, tuple(value) if type(value) is list else value)
     return record  # type: ignore[no-any-return]
+
+
+def _item(fields: list[Any]) -> Item:
+    # Built from the server's own rows: the value is frozen, not validated again (as for records).
+    names = [f.name for f in dataclasses.fields(Item)]
+    if len(fields) != len(names) or not isinstance(fields[0], list):
+        raise CodecError("malformed item in a result")
+    item = object.__new__(Item)
+    for name, value in zip(names, fields, strict=True):
+        object.__setattr__(item, name, tuple(value) if name == "namespace" else freeze(value))
+    return item

@@ -7,7 +7,13 @@ server to every command and query (inside batches too) and by a ``local_reads`` 
 A namespace-scoped token sees nothing outside its namespaces: records there answer as if they did not
 exist (see `memactor.net.guard` for writes by id), its error texts name no other namespace, and its
 statistics keep only load figures. Only an unrestricted token (no ``ro``, no namespace list) may change
-the quota.
+the quota, or sweep expired items itself.
+
+Items are addressed by namespace tuples; a token's namespaces are their roots (first labels). A scoped
+token reads only items whose root is among its namespaces (any other item answers as missing: `get`
+raises `NotFoundError`, searches and listings leave it out), and a put or delete elsewhere is refused with
+`AccessDeniedError`: that is decided on the request alone, so it says nothing of what is stored. Refreshing
+TTLs on read is done by the server's own handle, so read-only tokens' reads refresh too.
 """
 
 from __future__ import annotations
@@ -19,8 +25,19 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import AccessDeniedError, InvalidInputError, ReadOnlyError
-from ..model.commands import AddRecords, Batch, Command, Ping, SetQuota, UpdateRecord
-from ..model.queries import Count, Get, GetByName, Page, Query, Search
+from ..model.commands import (
+    AddRecords,
+    Batch,
+    Command,
+    DeleteItem,
+    Ping,
+    PutItem,
+    SetQuota,
+    SweepItems,
+    TouchItems,
+    UpdateRecord,
+)
+from ..model.queries import Count, Get, GetByName, GetItems, ListNamespaces, Page, Query, Search, SearchItems
 from ..model.stats import Statistics
 
 __all__ = [
@@ -142,6 +159,8 @@ def check_command(grant: Grant, command: Command) -> None:
             "only a token with neither ro nor a namespace list may change the quota: use such a token, or start"
             " the server with `memactor serve --max-size BYTES`"
         )
+    if isinstance(command, SweepItems) and not grant.unrestricted:
+        raise AccessDeniedError("only a token with neither ro nor a namespace list may sweep expired items")
     if grant.readonly:
         raise ReadOnlyError("this token is read-only: writes need a token without ro")
     _check_namespaces(grant, command)
@@ -154,6 +173,11 @@ def _check_namespaces(grant: Grant, command: Command) -> None:
                 grant.require(record.namespace)
         case UpdateRecord(changes=changes) if "namespace" in changes:
             grant.require(changes["namespace"])
+        case PutItem(namespace=namespace) | DeleteItem(namespace=namespace):
+            grant.require(namespace[0])
+        case TouchItems(addresses=addresses):
+            for namespace, _ in addresses:
+                grant.require(namespace[0])
         case Batch(commands=commands):
             for inner in commands:
                 _check_namespaces(grant, inner)
@@ -186,6 +210,11 @@ def check_query(grant: Grant, query: Query) -> Query:
             grant.require(wanted)
         case Get():
             pass
+        case GetItems(addresses=addresses):
+            return replace(query, addresses=tuple(a for a in addresses if a[0][0] in grant.namespaces))
+        case SearchItems(roots=roots) | ListNamespaces(roots=roots):
+            allowed = grant.namespaces if roots is None else grant.namespaces.intersection(roots)
+            return replace(query, roots=tuple(sorted(allowed)))
     return query
 
 
@@ -201,6 +230,10 @@ def filter_result(grant: Grant, query: Query, result: Any) -> Any:
             return [record for record in result if record.namespace in grant.namespaces]
         case Search():
             return [hit for hit in result if hit.record.namespace in grant.namespaces]
+        case GetItems() | SearchItems():
+            return [item for item in result if item.namespace[0] in grant.namespaces]
+        case ListNamespaces():
+            return [namespace for namespace in result if namespace[0] in grant.namespaces]
     return result
 
 

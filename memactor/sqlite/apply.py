@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from ..codec import decode
 from ..errors import CodecError, StorageError, StorageFullError
-from ..model.commands import AddRecords, Batch, Command, DeleteRecord, RecordUse, UpdateRecord
+from ..model.commands import AddRecords, Batch, Command, DeleteItem, DeleteRecord, PutItem, RecordUse, UpdateRecord
 from ..model.records import Record
 from .failures import breaks_batch, command_error, storage_error
 from .mutations import Quota, add_all_new, apply_command
@@ -181,4 +181,6 @@ def _describe(command: Command) -> str:
             return f"record_use of skill {record_id}"
         case Batch(commands=commands):
             return f"batch of {len(commands)} commands"
+        case PutItem(namespace=namespace, key=key) | DeleteItem(namespace=namespace, key=key):
+            return f"{type(command).__name__} of item {key!r} in {namespace}"
     return type(command).__name__

@@ -12,19 +12,35 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import CommandError, ConflictError, InvalidInputError, NotFoundError
-from ..model.commands import AddRecords, Batch, Command, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
+from ..model.commands import (
+    AddRecords,
+    Batch,
+    Command,
+    DeleteItem,
+    DeleteRecord,
+    Ping,
+    PutItem,
+    RecordUse,
+    SetQuota,
+    SweepItems,
+    TouchItems,
+    UpdateRecord,
+)
 from ..model.records import Record
 from .failures import breaks_batch, command_error, is_full, storage_error
+from .items import delete_item, put_item, sweep_items, touch_items
 from .rows import COLUMNS, column_values, from_row, insert_values, select_list, to_row
 from .schema import TABLES
 
 # `is_full` and `storage_error` are re-exported: the writer learned them here.
 __all__ = ["Quota", "add_all_new", "apply_command", "enforce_quota", "is_full", "storage_error"]
+
+T = TypeVar("T")
 
 # Columns a retried add may differ in and still be the same record: the writer maintains them.
 _MAINTAINED = frozenset({"created_at", "updated_at", "version", "uses", "successes", "last_used_at"})
@@ -70,6 +86,14 @@ def apply_command(conn: sqlite3.Connection, command: Command, quota: Quota | Non
             return _set_quota(conn, quota, max_size)
         case Ping():
             return None
+        case PutItem():
+            return put_item(conn, command)
+        case DeleteItem():
+            return _freeing(conn, quota, lambda: delete_item(conn, command))
+        case TouchItems():
+            return touch_items(conn, command)
+        case SweepItems():
+            return _freeing(conn, quota, lambda: sweep_items(conn, command))
     raise InvalidInputError(f"not a command: {type(command).__name__}")
 
 
@@ -167,13 +191,17 @@ def _update(conn: sqlite3.Connection, command: UpdateRecord) -> Record:
 
 
 def _delete(conn: sqlite3.Connection, kind: str, record_id: str, quota: Quota | None) -> bool:
-    table = TABLES[kind].name
+    sql = f"DELETE FROM {TABLES[kind].name} WHERE id = :id"
+    return _freeing(conn, quota, lambda: conn.execute(sql, {"id": record_id}).rowcount > 0)
+
+
+def _freeing(conn: sqlite3.Connection, quota: Quota | None, delete: Callable[[], T]) -> T:
+    """Run ``delete`` with the quota's reserve open: space can always be freed from a full store."""
     if quota is None or quota.max_size is None:
-        return conn.execute(f"DELETE FROM {table} WHERE id = :id", {"id": record_id}).rowcount > 0
-    # Deletes may use the reserve, so space can always be freed from a full store.
+        return delete()
     conn.execute(f"PRAGMA max_page_count = {quota.hard_pages()}")
     try:
-        return conn.execute(f"DELETE FROM {table} WHERE id = :id", {"id": record_id}).rowcount > 0
+        return delete()
     finally:
         conn.execute(f"PRAGMA max_page_count = {quota.soft_pages()}")
 

@@ -6,14 +6,15 @@ User text reaches FTS5 only as quoted terms and SQL only as bound parameters.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from typing import Any
 
 from ..errors import NotFoundError
-from ..model.queries import Count, Get, GetByName, Page, Query, Search
+from ..model.queries import Count, Get, GetByName, GetItems, ListNamespaces, Page, Query, Search, SearchItems
 from ..model.ranking import blend
 from ..model.records import Hit, Record
+from .fts import fts_match
+from .itemread import run_item_query
 from .rows import from_row, select_list
 from .schema import TABLES
 
@@ -21,17 +22,6 @@ __all__ = ["fts_match", "run_query"]
 
 # How many bm25-ordered candidates the blend re-ranks, per result asked for.
 CANDIDATES_PER_RESULT = 5
-_WORD = re.compile(r"\w+")
-
-
-def fts_match(text: str) -> str | None:
-    """Turn free text into an FTS5 query: every word quoted, any word may match.
-
-    Operators (``AND``, ``NEAR(``, ``*``, ``-``, ``^``) and quotes in the text become plain words or vanish.
-    Returns None when the text has no words at all.
-    """
-    words = _WORD.findall(text)
-    return " OR ".join(f'"{word}"' for word in words) or None
 
 
 def run_query(conn: sqlite3.Connection, query: Query) -> Any:
@@ -60,6 +50,8 @@ def run_query(conn: sqlite3.Connection, query: Query) -> Any:
             if row is None:
                 raise NotFoundError(f"no skill named {query.name!r} in namespace {query.namespace!r}")
             return from_row("skill", row)
+        case GetItems() | SearchItems() | ListNamespaces():
+            return run_item_query(conn, query)
     raise TypeError(f"not a query: {type(query).__name__}")
 
 

@@ -20,10 +20,11 @@ import sqlite3
 from dataclasses import dataclass
 
 from ..errors import SchemaError
+from .itemschema import ITEMS_SCHEMA
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "Table", "configure_reader", "configure_writer", "index_new_rows", "migrate"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _COMMON_COLUMNS = """
     rowid INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
@@ -102,7 +103,7 @@ SCHEMA_V2 = "".join(
     f"INSERT INTO {t.name}_fts ({t.name}_fts, rank) VALUES ('automerge', 16);\n" for t in TABLES.values()
 )
 # Each step brings a file from the version before it to its own; a new file takes them all.
-_STEPS = {1: SCHEMA_V1, 2: SCHEMA_V2}
+_STEPS = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: ITEMS_SCHEMA}
 
 
 def index_new_rows(conn: sqlite3.Connection) -> None:

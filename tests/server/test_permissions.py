@@ -9,6 +9,7 @@ changes nothing).
 
 from __future__ import annotations
 
+import time
 import typing
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -19,8 +20,21 @@ import pytest
 
 import memactor
 from memactor import Episode, Skill, codec
-from memactor.model.commands import AddRecords, Batch, Command, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
-from memactor.model.queries import Count, Get, GetByName, Page, Query, Search
+from memactor.model.commands import (
+    AddRecords,
+    Batch,
+    Command,
+    DeleteItem,
+    DeleteRecord,
+    Ping,
+    PutItem,
+    RecordUse,
+    SetQuota,
+    SweepItems,
+    TouchItems,
+    UpdateRecord,
+)
+from memactor.model.queries import Count, Get, GetByName, GetItems, ListNamespaces, Page, Query, Search, SearchItems
 from memactor.model.records import new_id
 from memactor.net import payloads
 from memactor.net.scope import Token
@@ -61,6 +75,11 @@ class Target:
     skill: str
     skill_name: str
     tag: str
+
+    @property
+    def item(self) -> tuple[tuple[str, ...], str]:
+        """The address of the item seeded with the records: under the target's namespace as its root."""
+        return (self.namespace, "sub"), self.tag
 
 
 Run = Callable[[memactor.RemoteMemory, Target], Awaitable[str]]
@@ -123,11 +142,39 @@ async def _add_copy(m: memactor.RemoteMemory, t: Target) -> str:
     return OK
 
 
+async def _touch(m: memactor.RemoteMemory, t: Target) -> str:
+    await m.execute(TouchItems((t.item,), time.time() + 60))
+    return OK
+
+
+async def _sweep(m: memactor.RemoteMemory, t: Target) -> str:
+    await m.execute(SweepItems(time.time()))
+    return OK
+
+
+async def _batch_items(m: memactor.RemoteMemory, t: Target) -> str:
+    async with m.batch() as b:
+        b.items.put(t.item[0], "another", {"v": 1})
+        b.items.delete(*t.item)
+    return OK
+
+
+async def _listed(m: memactor.RemoteMemory, t: Target) -> str:
+    return _found(t.item[0] in await m.items.list_namespaces(limit=10_000))
+
+
 WRITER: Expected = {"unrestricted": OK, "read-only": READONLY, "scoped": (OK, ABSENT), "read-only scoped": READONLY}
 READER: Expected = {"unrestricted": OK, "read-only": OK, "scoped": (OK, ABSENT), "read-only scoped": (OK, ABSENT)}
 NAMED: Expected = {"unrestricted": OK, "read-only": OK, "scoped": (OK, DENIED), "read-only scoped": (OK, DENIED)}
 ADMIN_ONLY: Expected = {"unrestricted": OK, "read-only": DENIED, "scoped": DENIED, "read-only scoped": DENIED}
 EVERYONE: Expected = dict.fromkeys(SECRETS, OK)
+# Items: a write names its namespace, so one outside the token's is refused on the request alone.
+ITEM_WRITER: Expected = {
+    "unrestricted": OK,
+    "read-only": READONLY,
+    "scoped": (OK, DENIED),
+    "read-only scoped": READONLY,
+}
 
 COMMAND_ROWS: dict[type[Any], dict[str, Case]] = {
     AddRecords: {
@@ -160,6 +207,24 @@ COMMAND_ROWS: dict[type[Any], dict[str, Case]] = {
     Ping: {
         "ping": Case(_ping, EVERYONE),
     },
+    PutItem: {
+        "put over the target's item": Case(
+            lambda m, t: _done(m.items.put(*t.item, {"v": 2})), ITEM_WRITER, writes=True
+        ),
+        "put a new item under the target's namespace": Case(
+            lambda m, t: _done(m.items.put((t.namespace,), "new", {"tag": t.tag})), ITEM_WRITER
+        ),
+    },
+    DeleteItem: {
+        "delete the target's item": Case(lambda m, t: _deleted(m.items.delete(*t.item)), ITEM_WRITER, writes=True),
+        "batch of an item put and delete": Case(_batch_items, ITEM_WRITER, writes=True),
+    },
+    TouchItems: {
+        "refresh the target's item's TTL": Case(_touch, ITEM_WRITER, writes=True),
+    },
+    SweepItems: {
+        "sweep expired items": Case(_sweep, ADMIN_ONLY),
+    },
 }
 
 QUERY_ROWS: dict[type[Any], dict[str, Case]] = {
@@ -184,6 +249,26 @@ QUERY_ROWS: dict[type[Any], dict[str, Case]] = {
     Page: {
         "stream by tag, no namespace": Case(lambda m, t: _streamed(m, tags=[t.tag]), READER),
         "stream of the target's namespace": Case(lambda m, t: _streamed(m, namespace=t.namespace), NAMED),
+    },
+    GetItems: {
+        "get the target's item": Case(lambda m, t: _done(m.items.get(*t.item)), READER),
+        "get_many of the target's item": Case(lambda m, t: _value(m.items.get_many([t.item, (("x",), "y")])), READER),
+        "get without refreshing the TTL": Case(lambda m, t: _done(m.items.get(*t.item, refresh_ttl=False)), READER),
+    },
+    SearchItems: {
+        "search every namespace by a field": Case(
+            lambda m, t: _value(m.items.search((), filter={"tag": t.tag})), READER
+        ),
+        "search under the target's namespace": Case(lambda m, t: _value(m.items.search((t.namespace,))), READER),
+        "search by text without refreshing": Case(
+            lambda m, t: _value(m.items.search((), query=t.tag.split("-")[1], refresh_ttl=False)), READER
+        ),
+    },
+    ListNamespaces: {
+        "list namespaces under the target's": Case(
+            lambda m, t: _value(m.items.list_namespaces(prefix=(t.namespace,))), READER
+        ),
+        "list every namespace": Case(_listed, READER),
     },
     Count: {
         "count by tag, no namespace": Case(lambda m, t: _value(m.skills.count(tags=[t.tag])), READER),
@@ -234,7 +319,9 @@ async def _seed(admin: memactor.RemoteMemory, namespace: str) -> Target:
     episode = await admin.episodes.add(Episode(task="the plan", namespace=namespace, tags=(tag,)))
     name = f"skill-{new_id()}"
     skill = await admin.skills.add(Skill(name=name, namespace=namespace, tags=(tag,)))
-    return Target(namespace, episode, skill, name, tag)
+    target = Target(namespace, episode, skill, name, tag)
+    await admin.items.put(*target.item, {"tag": tag, "text": tag}, ttl=3600)
+    return target
 
 
 async def _snapshot(admin: memactor.RemoteMemory, t: Target) -> Any:
@@ -242,6 +329,7 @@ async def _snapshot(admin: memactor.RemoteMemory, t: Target) -> Any:
         await admin.episodes.get_many([t.episode]),
         await admin.skills.get_many([t.skill]),
         await admin.episodes.count(namespace=t.namespace),
+        await admin.items.get_many([t.item, ((t.namespace, "sub"), "another")], refresh_ttl=False),
     )
 
 
