@@ -1,4 +1,4 @@
-"""The ``memactor`` command: ``demo``, ``bench``, ``serve`` and ``mcp``.
+"""The ``memactor`` command: ``demo``, ``bench``, ``serve``, ``mcp`` and ``import-graph``.
 
 Each subcommand imports what it needs only when it runs, so ``import memactor`` stays light.
 """
@@ -59,7 +59,31 @@ def _parser() -> argparse.ArgumentParser:
         "--max-frame", type=int, default=64 * 1024 * 1024, help="largest frame in bytes (default 64 MiB)"
     )
     _add_mcp(commands)
+    _add_import_graph(commands)
     return parser
+
+
+def _add_import_graph(commands: Any) -> None:
+    graph = commands.add_parser(
+        "import-graph", help="load the JSONL file of @modelcontextprotocol/server-memory into a memory (extra `mcp`)"
+    )
+    graph.add_argument("file", help="the reference server's memory.jsonl")
+    graph.add_argument("path", nargs="?", default=None, help="the memory file (default: the one `memactor mcp` uses)")
+    graph.add_argument("--url", default=None, help="import through a running `memactor serve` at this URL instead")
+    graph.add_argument(
+        "--namespace", default=None, help="the namespace `memactor mcp --tools reference` serves (default: as it)"
+    )
+
+
+def _import_graph(args: argparse.Namespace) -> int:
+    try:
+        from .mcp.graphfile import import_command
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.partition(".")[0] not in ("mcp", "mcp_types"):
+            raise
+        print("memactor import-graph: the MCP SDK is not installed: pip install 'memactor[mcp]'", file=sys.stderr)
+        return 2
+    return import_command(args)
 
 
 def _add_mcp(commands: Any) -> None:
@@ -116,4 +140,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .net.daemon import serve_command
 
         return serve_command(args)
+    if args.command == "import-graph":
+        return _import_graph(args)
     return 2

@@ -21,10 +21,10 @@ from mcp.server.auth.settings import AuthSettings
 
 from ..actor.memory import Memory
 from ..errors import InvalidInputError, MemactorError
-from ..net.client import connect
+from ..net.client import RemoteMemory, connect
 from ..net.daemon import read_tokens
 from .auth import GrantVerifier
-from .reads import Handle
+from .reference import build_reference_server
 from .tools import build_server
 
 __all__ = ["AGENT_ID_ENV", "NAMESPACE_ENV", "add_arguments", "default_path", "mcp_command"]
@@ -55,13 +55,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get(NAMESPACE_ENV) or "default",
         help=f"the namespace the tools read and write (env {NAMESPACE_ENV}; default: default)",
     )
+    parser.add_argument(
+        "--tools",
+        choices=("native", "reference"),
+        default="native",
+        help="native: memactor's memory tools (default); reference: the knowledge-graph tools of "
+        "@modelcontextprotocol/server-memory, as a drop-in that many clients can share",
+    )
     parser.add_argument("--token-file", action="append", help="--http: a file of token specs, as for serve")
     parser.add_argument("--token-env", action="append", metavar="VAR", help="--http: a variable of token specs")
     parser.add_argument("--token", action="append", help="--http: NAME:SECRET[:ro][:NS1,NS2] (visible in ps)")
 
 
 @asynccontextmanager
-async def _open_handle(args: argparse.Namespace) -> AsyncIterator[Handle]:
+async def _open_handle(args: argparse.Namespace) -> AsyncIterator[Memory | RemoteMemory]:
     """The handle the tools use, open for the duration of the block."""
     if args.url is not None:
         async with connect(args.url) as remote:
@@ -103,7 +110,10 @@ async def _serve(args: argparse.Namespace) -> None:
     http = _address(args.http, args.allow_remote) if args.http else None
     auth = _auth(args, *http) if http else {}
     async with _open_handle(args) as handle:
-        server = build_server(handle, agent_id=args.agent_id, namespace=args.namespace, **auth)
+        if args.tools == "reference":
+            server = build_reference_server(handle, namespace=args.namespace, **auth)
+        else:
+            server = build_server(handle, agent_id=args.agent_id, namespace=args.namespace, **auth)
         if http is None:
             await server.run_stdio_async()
         else:
