@@ -53,6 +53,7 @@ LAYERS: list[set[str]] = [
     {"net.channel", "net.connection"},
     {"net.client", "net.server"},
     {"net.daemon", "demo.run"},
+    {"net.autostart"},
     {"cli", "__init__"},
     {"__main__"},
 ]
