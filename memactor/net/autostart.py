@@ -170,13 +170,13 @@ class _Starter:
             url = self._running()
             if url is not None:
                 return url
-            status = self._spawn(deadline)
+            status = self._spawn()
             if status == 0:
                 continue  # it listens now; found on the next turn
             if status != ALREADY_SERVED:
                 raise ConnectionLostError(f"the memactor server for {self.database} failed to start; {self._tail()}")
             # Another process writes the file: a server seen in no runtime directory of ours yet, or one
-            # still draining after its idle exit. Look again, briefly.
+            # still draining after its idle exit. Look again, until the deadline (each spawn has its own).
             if time.monotonic() + delay > deadline:
                 raise AlreadyOpenError(
                     f"{self.database} is open for writing by another process that serves no socket memactor can "
@@ -192,7 +192,7 @@ class _Starter:
                 return f"unix://{sock}"
         return None
 
-    def _spawn(self, deadline: float) -> int:
+    def _spawn(self) -> int:
         """Run ``memactor serve --detach`` and return its status: 0 once the server listens."""
         command = [sys.executable, "-m", "memactor", "serve", self.database, "--listen", f"unix://{self.socket}"]
         if self._idle_exit is not None:
@@ -206,7 +206,7 @@ class _Starter:
                 start_new_session=True,
             )
         try:
-            return process.wait(timeout=max(deadline - time.monotonic(), 0.0))
+            return process.wait(timeout=self._timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
