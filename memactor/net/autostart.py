@@ -172,7 +172,7 @@ class _Starter:
                 return url
             status = self._spawn()
             if status == 0:
-                continue  # it listens now; found on the next turn
+                return f"unix://{self.socket}"  # it listened when it said so; if it died since, the client restarts it
             if status != ALREADY_SERVED:
                 raise ConnectionLostError(f"the memactor server for {self.database} failed to start; {self._tail()}")
             # Another process writes the file: a server seen in no runtime directory of ours yet, or one
