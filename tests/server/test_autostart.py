@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import stat
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -22,26 +20,11 @@ import memactor
 from memactor import Episode
 from memactor.errors import AlreadyOpenError, ConnectionLostError
 from memactor.net.autostart import connect_or_start, connect_or_start_sync, runtime_dir, socket_path
+from tests.spawned import serve_pids
 
 pytestmark = pytest.mark.anyio
 
 CLIENT = Path(__file__).with_name("autostart_client.py")
-
-
-def serve_pids(database: Path) -> list[int]:
-    """Live ``memactor serve`` processes of ``database`` (by /proc: zombies and others excluded)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            args = (entry / "cmdline").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z" and b"serve" in args and os.fsencode(database.resolve()) in args:
-            pids.append(int(entry.name))
-    return sorted(pids)
 
 
 def wait_for(condition: object, what: str, timeout: float = 30.0) -> None:
@@ -49,19 +32,6 @@ def wait_for(condition: object, what: str, timeout: float = 30.0) -> None:
     while not condition():  # type: ignore[operator]
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
-
-
-@pytest.fixture
-def place(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A short directory holding the database and a private runtime directory; kills its servers after."""
-    # Unix socket paths are limited to ~107 bytes: pytest's tmp_path can be longer.
-    root = Path(tempfile.mkdtemp(prefix="maa-", dir="/tmp"))
-    (root / "run").mkdir(mode=0o700)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(root / "run"))
-    yield root
-    for pid in serve_pids(root / "memory.db"):
-        os.kill(pid, signal.SIGKILL)
-    shutil.rmtree(root, ignore_errors=True)
 
 
 def test_every_spelling_of_a_file_has_one_socket(place: Path, monkeypatch: pytest.MonkeyPatch) -> None:
