@@ -58,6 +58,19 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--max-frame", type=int, default=64 * 1024 * 1024, help="largest frame in bytes (default 64 MiB)"
     )
+    serve.add_argument(
+        "--idle-exit",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="shut down cleanly after SECONDS with no connected client (default: never)",
+    )
+    serve.add_argument(
+        "--detach",
+        action="store_true",
+        help="serve in the background: return once the server listens (status 0), or with its exit status if "
+        "it cannot start (3: the file is already open for writing by another process)",
+    )
     _add_mcp(commands)
     _add_import_graph(commands)
     return parser

@@ -14,6 +14,9 @@ import pytest
 
 import memactor
 
+# `place`: a directory and a private runtime directory for servers started on demand, killed afterwards.
+pytest_plugins = ["tests.spawned"]
+
 
 @pytest.fixture
 def anyio_backend() -> str:

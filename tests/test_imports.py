@@ -59,7 +59,7 @@ LAYERS: list[set[str]] = [
     {"net.channel", "net.connection"},
     {"net.client", "net.server"},
     {"net.daemon", "demo.run", "mcp.params", "mcp.graph", "mcp.refschema"},
-    {"mcp.auth", "mcp.errors", "mcp.render"},
+    {"net.autostart", "mcp.auth", "mcp.errors", "mcp.render"},
     {"mcp.guard", "mcp.reads", "mcp.reference"},
     {"mcp.tools"},
     {"mcp.command"},

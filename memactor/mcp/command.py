@@ -1,7 +1,8 @@
 """``memactor mcp``: serve the memory tools to an MCP client over stdio, or over streamable HTTP.
 
-The handle comes from `_open_handle`: ``--url`` reaches a running ``memactor serve``; otherwise the file
-(by default the per-user data file) is opened in this process. Over HTTP, off loopback, every request
+The handle comes from `_open_handle`: ``--url`` reaches a running ``memactor serve``; otherwise the file's
+own server (by default for the per-user data file) is reached, or started on demand if none runs, so this
+process never writes the file itself. Over HTTP, off loopback, every request
 needs a bearer token (the token specs of ``memactor serve``); on loopback, tokens are used when given.
 """
 
@@ -19,8 +20,8 @@ from typing import Any
 import anyio
 from mcp.server.auth.settings import AuthSettings
 
-from ..actor.memory import Memory
 from ..errors import InvalidInputError, MemactorError
+from ..net.autostart import connect_or_start
 from ..net.client import RemoteMemory, connect
 from ..net.daemon import read_tokens
 from .auth import GrantVerifier
@@ -68,7 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 @asynccontextmanager
-async def _open_handle(args: argparse.Namespace) -> AsyncIterator[Memory | RemoteMemory]:
+async def _open_handle(args: argparse.Namespace) -> AsyncIterator[RemoteMemory]:
     """The handle the tools use, open for the duration of the block."""
     if args.url is not None:
         async with connect(args.url) as remote:
@@ -76,8 +77,10 @@ async def _open_handle(args: argparse.Namespace) -> AsyncIterator[Memory | Remot
         return
     path = Path(args.path) if args.path is not None else default_path()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    async with Memory(path) as memory:
-        yield memory
+    # Never the file itself: every MCP client of a machine has a process of its own, and they share the
+    # file's one `memactor serve` (started on demand, leaving once idle) so that there is one writer.
+    async with await connect_or_start(path) as remote:
+        yield remote
 
 
 def _address(text: str, allow_remote: bool) -> tuple[str, int, bool]:

@@ -21,8 +21,8 @@ from typing import Any
 
 import anyio
 
-from ..actor.memory import Memory
 from ..errors import InvalidInputError, MemactorError
+from ..net.autostart import connect_or_start
 from ..net.client import connect
 from .command import NAMESPACE_ENV, default_path
 from .graph import GraphStore
@@ -132,8 +132,9 @@ async def _import(args: argparse.Namespace, source: GraphFile) -> tuple[Imported
             return await import_graph(GraphStore(remote, namespace), source), f"{args.url} (namespace {namespace})"
     path = Path(args.path) if args.path is not None else default_path()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    async with Memory(path) as memory:
-        return await import_graph(GraphStore(memory, namespace), source), f"{path} (namespace {namespace})"
+    # Through the file's one server, started on demand, as `memactor mcp` does: it may be serving right now.
+    async with await connect_or_start(path) as remote:
+        return await import_graph(GraphStore(remote, namespace), source), f"{path} (namespace {namespace})"
 
 
 def import_command(args: argparse.Namespace) -> int:

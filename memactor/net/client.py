@@ -9,7 +9,9 @@ backoff, for up to ``retry_window`` seconds, then raises `ConnectionLostError`. 
 when that cannot apply them twice: every write carries a session-scoped id, so the same server process
 answers a retry with the first attempt's outcome; after a server restart, only idempotent writes (adds,
 whose ids are client-generated) are re-sent, and any other write in flight raises `ConnectionLostError`
-(it may or may not have been committed before the server died).
+(it may or may not have been committed before the server died). A handle given ``start_server`` (see
+`memactor.net.autostart`) calls it when nobody listens at its address, and connects where it says a server
+now answers.
 
 The token: ``connect(url, token=...)``, or, when ``token`` is not given, the environment variable
 ``MEMACTOR_TOKEN`` (so the secret need not appear in code or on a command line).
@@ -23,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Literal
@@ -61,7 +63,9 @@ _MAX_DELAY = 1.0
 class RemoteMemory:
     """A handle on a served memory: ``episodes``, ``facts``, ``skills``, ``items``, ``batch()``, ``statistics()``.
 
-    Use it as ``async with memactor.connect(url) as mem:``; see `connect` for the options.
+    Use it as ``async with memactor.connect(url) as mem:``; see `connect` for the options, and for one
+    more: ``start_server``, a coroutine function called when nobody listens at ``url``, which returns the
+    URL where a server answers now (`memactor.net.autostart` passes one that starts the file's server).
 
     Attributes:
         url: The server's address.
@@ -78,6 +82,7 @@ class RemoteMemory:
         retry_window: float = 5.0,
         connect_timeout: float = 5.0,
         read_connections: int = 1,
+        start_server: Callable[[], Awaitable[str]] | None = None,
     ) -> None:
         self.url = url
         self._endpoint = Endpoint.parse(url)
@@ -86,6 +91,7 @@ class RemoteMemory:
         self._retry_window = retry_window
         self._connect_timeout = connect_timeout
         self._read_connections = read_connections
+        self._start_server = start_server
         self._session = secrets.token_hex(16)
         self._channel: Channel | None = None
         self._connecting = anyio.Lock()
@@ -238,11 +244,18 @@ class RemoteMemory:
             if self._channel is not None and not self._channel.dead:
                 return self._channel
             delay = _FIRST_DELAY
+            started = False
             while True:
                 self._check_open()
                 try:
                     return await self._open_channel(await self._handshake())
                 except (OSError, TimeoutError, ConnectionLostError) as exc:
+                    if self._start_server is not None and isinstance(exc, (ConnectionRefusedError, FileNotFoundError)):
+                        self.url = await self._start_server()
+                        self._endpoint = Endpoint.parse(self.url)
+                        if not started:  # a server answered just now: try it at once, even without a deadline
+                            started = True
+                            continue
                     if deadline is None or anyio.current_time() + delay > deadline:
                         raise ConnectionLostError(f"cannot reach the memactor server at {self.url}: {exc}") from exc
                 await anyio.sleep(delay)

@@ -1,5 +1,11 @@
 """The ``memactor serve`` process: open the file, listen, serve until SIGTERM or SIGINT, drain, exit.
 
+With ``--idle-exit SECONDS`` it also leaves, the same clean way, once no client has been connected for that
+long. With ``--detach`` the command returns as soon as the server listens (status 0), while the server goes
+on in a process of its own; if the server cannot start, the command exits with the server's own status.
+`ALREADY_SERVED` (3) means another process already writes the file, which a client starting servers on
+demand (`memactor.net.autostart`) reads as "lost the election", not as a failure.
+
 The file is opened before the socket is bound, so a second ``serve`` of the same file stops at the
 writer lock (`AlreadyOpenError`) without touching the first one's socket. On a signal the server stops
 accepting and reading, answers the requests in flight, and the `Memory` handle then commits everything
@@ -14,23 +20,27 @@ import resource
 import signal
 import stat
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import anyio
 
 from ..actor.memory import Durability, Memory
-from ..errors import InvalidInputError, MemactorError
+from ..errors import AlreadyOpenError, InvalidInputError, MemactorError
 from .connection import Limits
 from .scope import Token
 from .server import Server
 
-__all__ = ["TOKENS_ENV", "read_tokens", "run", "serve_command"]
+__all__ = ["ALREADY_SERVED", "TOKENS_ENV", "read_tokens", "run", "serve_command"]
 
 log = logging.getLogger("memactor.net.server")
 
 
 TOKENS_ENV = "MEMACTOR_TOKENS"
+
+# Exit status of a ``serve`` that found its file already open for writing by another process.
+ALREADY_SERVED = 3
 _SPEC_FORM = "NAME:SECRET[:ro][:NS1,NS2]"
 
 
@@ -113,17 +123,22 @@ async def run(
     max_connections: int = 4096,
     limits: Limits | None = None,
     grace: float = 10.0,
+    idle_exit: float | None = None,
+    ready: Callable[[str], object] = lambda url: None,
 ) -> None:
     """Serve ``path`` on ``listen`` until SIGTERM or SIGINT, then shut down gracefully.
 
     ``max_size`` is the file's quota in bytes (see `memactor.open`); only an unrestricted token may
-    change it while the server runs.
+    change it while the server runs. ``idle_exit``: also shut down, the same way, after that many seconds
+    without a connected client. ``ready`` is called with the URL once the server listens.
 
     Raises:
         AlreadyOpenError: another process writes (or serves) this file.
         OSError: the address is taken or cannot be bound.
-        InvalidInputError: a bad option (e.g. TCP without a token).
+        InvalidInputError: a bad option (e.g. TCP without a token, or ``idle_exit`` not above 0).
     """
+    if idle_exit is not None and not idle_exit > 0:
+        raise InvalidInputError(f"--idle-exit must be a positive number of seconds, not {idle_exit}")
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with Memory(path, durability=durability, max_size=max_size, read_connections=read_connections) as memory:
             server = Server(
@@ -133,11 +148,26 @@ async def run(
             async with anyio.create_task_group() as group:
                 group.start_soon(server.serve)
                 print(f"memactor: serving {memory.path} on {url}", file=sys.stderr, flush=True)
-                async for signum in signals:
-                    log.info("signal %s: draining and shutting down", signal.Signals(signum).name)
-                    break
+                ready(url)
+                async with anyio.create_task_group() as reasons:
+                    reasons.start_soon(_first_signal, signals, reasons.cancel_scope)
+                    if idle_exit is not None:
+                        reasons.start_soon(_idle, server, idle_exit, reasons.cancel_scope)
                 await server.shutdown(grace)
     log.info("stopped; everything acknowledged is committed")
+
+
+async def _first_signal(signals: AsyncIterator[int], done: anyio.CancelScope) -> None:
+    async for signum in signals:
+        log.info("signal %s: draining and shutting down", signal.Signals(signum).name)
+        break
+    done.cancel()
+
+
+async def _idle(server: Server, seconds: float, done: anyio.CancelScope) -> None:
+    await server.wait_idle(seconds)
+    log.info("no client for %g s: draining and shutting down", seconds)
+    done.cancel()
 
 
 def _raise_fd_limit() -> None:
@@ -152,9 +182,38 @@ def _raise_fd_limit() -> None:
 
 def serve_command(args: object) -> int:
     """Run ``memactor serve`` from parsed command-line arguments; returns the exit status."""
+    options = vars(args)
+    if options.get("detach"):
+        return _detached(lambda ready: _serve(options, ready))
+    return _serve(options, lambda url: None)
+
+
+def _detached(serve: Callable[[Callable[[str], object]], int]) -> int:
+    """Serve in a forked child; return 0 once it listens, or its exit status if it stops before that."""
+    # Forked before any thread or event loop exists. The pipe is the readiness signal: the child writes
+    # to it once bound; its end closes without a byte if the child exits first.
+    readable, writable = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(readable)
+        os.setsid()  # outlives the command's session and terminal
+
+        def ready(url: str) -> None:
+            os.write(writable, b"1")
+            os.close(writable)
+
+        return serve(ready)
+    os.close(writable)
+    with open(readable, "rb") as signal_end:
+        listening = signal_end.read(1)
+    if listening:
+        return 0
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+def _serve(options: dict[str, Any], ready: Callable[[str], object]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     _raise_fd_limit()
-    options = vars(args)
     listen = options["listen"] or f"unix://{Path(options['path']).resolve()}.sock"
     try:
         if options["token"]:
@@ -176,9 +235,14 @@ def serve_command(args: object) -> int:
                 read_connections=options["read_connections"],
                 max_connections=options["max_connections"],
                 limits=limits,
+                idle_exit=options.get("idle_exit"),
+                ready=ready,
             ),
             backend="asyncio",
         )
+    except AlreadyOpenError as exc:
+        print(f"memactor serve: {exc}", file=sys.stderr)
+        return ALREADY_SERVED
     except (MemactorError, OSError) as exc:
         print(f"memactor serve: {exc}", file=sys.stderr)
         return 1

@@ -9,7 +9,8 @@ once) and short-lived (``Limits.handshake_timeout``), and may send only a few Ki
 token cannot make the server hold much memory. Writes queued toward the writer by all connections together
 hold at most ``max_queued_write_bytes`` bytes; beyond it they wait.
 Shutting down stops accepting, stops reading requests, answers those in flight, and closes connections;
-leaving the `Memory` handle then commits everything queued.
+leaving the `Memory` handle then commits everything queued. `Server.wait_idle` tells when no client has been
+connected for a while (``memactor serve --idle-exit``).
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ class Server:
         self._stopped = anyio.Event()
         self._grace = 10.0
         self._serving = False
+        # Set (and replaced) on every connect and disconnect: restarts `wait_idle`'s timer.
+        self._activity = anyio.Event()
         self._shared = Shared(self.memory, self.tokens, self.limits, self.sessions, self.write_budget, self.instance)
 
     @property
@@ -152,6 +155,7 @@ class Server:
 
     async def _serve_one(self, connection: ServerConnection) -> None:
         self._connections.add(connection)
+        self._activity.set()
         try:
             await connection.run(lambda: self._unauthenticated.pop(connection, None))
         except Exception:
@@ -159,8 +163,25 @@ class Server:
         finally:
             self._unauthenticated.pop(connection, None)
             self._connections.discard(connection)
+            self._activity.set()
             if self._stopping and not self._connections:
                 self._drained.set()
+
+    async def wait_idle(self, seconds: float) -> None:
+        """Return once no connection has been open for ``seconds`` in a row.
+
+        Every connect and every disconnect starts the count again, so a client that comes and goes keeps
+        the server up as surely as one that stays.
+        """
+        while True:
+            self._activity = activity = anyio.Event()
+            if self._connections:
+                await activity.wait()
+                continue
+            with anyio.move_on_after(seconds) as timer:
+                await activity.wait()
+            if timer.cancelled_caught:
+                return
 
     async def shutdown(self, grace: float = 10.0) -> None:
         """Stop accepting and reading; answer requests in flight; close every connection; wait for `serve`.

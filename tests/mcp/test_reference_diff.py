@@ -52,15 +52,15 @@ def reference_server() -> list[str]:
 
 
 @asynccontextmanager
-async def both_servers(tmp: Path, db: Path | None = None) -> AsyncIterator[tuple[Client, Client]]:
-    """The npm server on ``tmp/reference.jsonl`` and memactor on ``db`` (default ``tmp/memactor.db``)."""
+async def both_servers(place: Path) -> AsyncIterator[tuple[Client, Client]]:
+    """The npm server on ``place/reference.jsonl`` and memactor on ``place/memory.db`` (the `place` fixture's)."""
     node, script = reference_server()
     reference = StdioServerParameters(
-        command=node, args=[script], env={**os.environ, "MEMORY_FILE_PATH": str(tmp / "reference.jsonl")}
+        command=node, args=[script], env={**os.environ, "MEMORY_FILE_PATH": str(place / "reference.jsonl")}
     )
     mine = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "memactor", "mcp", str(db or tmp / "memactor.db"), "--tools", "reference"],
+        args=["-m", "memactor", "mcp", str(place / "memory.db"), "--tools", "reference"],
         env={**os.environ, "PYTHONPATH": str(CHECKOUT)},
         cwd=str(CHECKOUT),
     )
@@ -160,8 +160,8 @@ async def reset(theirs: Client, ours: Client) -> None:
         assert empty == {"entities": [], "relations": []}
 
 
-async def test_tools_are_listed_as_the_reference_lists_them(tmp_path: Path) -> None:
-    async with both_servers(tmp_path) as (theirs, ours):
+async def test_tools_are_listed_as_the_reference_lists_them(place: Path) -> None:
+    async with both_servers(place) as (theirs, ours):
         listings = [{tool.name: tool for tool in (await c.list_tools()).tools} for c in (theirs, ours)]
     assert list(listings[0]) == list(listings[1]) == list(REFERENCE_TOOLS)
     for name, reference in listings[0].items():
@@ -172,8 +172,8 @@ async def test_tools_are_listed_as_the_reference_lists_them(tmp_path: Path) -> N
         assert mine.annotations == reference.annotations, name
 
 
-async def test_random_call_sequences_give_the_same_results_and_graphs(tmp_path: Path) -> None:
-    async with both_servers(tmp_path) as (theirs, ours):
+async def test_random_call_sequences_give_the_same_results_and_graphs(place: Path) -> None:
+    async with both_servers(place) as (theirs, ours):
         for seed in range(SEQUENCES):
             await reset(theirs, ours)
             calls = Calls(seed)
@@ -189,20 +189,20 @@ async def test_random_call_sequences_give_the_same_results_and_graphs(tmp_path: 
                 assert graphs[1] == graphs[0], f"read_graph after {where}\nsequence: {history}"
 
 
-async def test_import_of_a_file_the_reference_wrote_gives_its_graph(tmp_path: Path) -> None:
-    db = tmp_path / "imported.db"
-    async with both_servers(tmp_path) as (theirs, _):
+async def test_import_of_a_file_the_reference_wrote_gives_its_graph(place: Path) -> None:
+    db = place / "memory.db"
+    async with both_servers(place) as (theirs, _):
         calls = Calls(1234)
         for _ in range(60):
             tool, arguments, _valid = calls.next()
             await theirs.call_tool(tool, arguments)
         expected = (await theirs.call_tool("read_graph", {})).structured_content
     assert expected is not None and expected["entities"] and expected["relations"]
-    command = [sys.executable, "-m", "memactor", "import-graph", str(tmp_path / "reference.jsonl"), str(db)]
+    command = [sys.executable, "-m", "memactor", "import-graph", str(place / "reference.jsonl"), str(db)]
     env = {**os.environ, "PYTHONPATH": str(CHECKOUT)}
     for _ in range(2):
         done = subprocess.run(command, cwd=CHECKOUT, env=env, capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stderr
     assert "(0 new, 0 with new observations)" in done.stdout and "relations (0 new)" in done.stdout, done.stdout
-    async with both_servers(tmp_path, db) as (theirs, ours):
+    async with both_servers(place) as (_, ours):
         assert (await ours.call_tool("read_graph", {})).structured_content == expected

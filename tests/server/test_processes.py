@@ -150,7 +150,7 @@ def test_a_second_serve_of_the_same_file_is_refused(db_path: Path, url: str, soc
             text=True,
             timeout=30,
         )
-        assert second.returncode == 1 and "already open" in second.stderr
+        assert second.returncode == 3 and "already open" in second.stderr  # ALREADY_SERVED
         assert os.path.exists(url.removeprefix("unix://"))  # the first server's socket is untouched
     finally:
         assert server.stop() == 0
