@@ -154,14 +154,20 @@ def test_every_command_gets_a_value_or_a_typed_error_and_the_good_ones_commit(ba
             outcomes = apply_batch(conn, frames, quota, trusted)
             assert len(outcomes) == len(frames)
             assert not conn.in_transaction
+            added: dict[str, str] = {}  # id -> table, of adds that answered with their ids, unless deleted later
             for frame, outcome in zip(frames, outcomes, strict=True):
                 assert not isinstance(outcome, BaseException) or isinstance(outcome, MemactorError), outcome
-                if isinstance(outcome, list) and outcome and all(isinstance(i, str) for i in outcome):
-                    command = codec.decode(frame, validate=False)
-                    if isinstance(command, AddRecords):  # an add that answered with its ids is stored
-                        for record in command.records:
-                            table = TABLES[record.KIND].name
-                            assert conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (record.id,)).fetchone()
+                if isinstance(outcome, MemactorError):
+                    continue
+                command = codec.decode(frame, validate=False)
+                if isinstance(command, AddRecords) and isinstance(outcome, list):
+                    added.update((record.id, TABLES[record.KIND].name) for record in command.records)
+                elif isinstance(command, DeleteRecord):  # a later delete in the same group commit may remove it
+                    added.pop(command.id, None)
+                elif isinstance(command, Batch):
+                    added = {}  # a batch may delete anything added before it: checked by the batch tests instead
+            for record_id, table in added.items():
+                assert conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (record_id,)).fetchone(), record_id
             for kind in COLUMNS:  # every stored row reads back as a record
                 for row in conn.execute(f"SELECT {select_list(kind)} FROM {TABLES[kind].name}"):
                     from_row(kind, row)
