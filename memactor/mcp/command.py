@@ -78,8 +78,10 @@ async def _open_handle(args: argparse.Namespace) -> AsyncIterator[RemoteMemory]:
     path = Path(args.path) if args.path is not None else default_path()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     # Never the file itself: every MCP client of a machine has a process of its own, and they share the
-    # file's one `memactor serve` (started on demand, leaving once idle) so that there is one writer.
-    async with await connect_or_start(path) as remote:
+    # file's one `memactor serve` (started on demand, leaving once idle) so that there is one writer. Reads go
+    # to the file directly (`local_reads`): recalls are faster that way (`python -m bench.mcp_bench`), and reads
+    # still see every write acknowledged before them.
+    async with await connect_or_start(path, local_reads=True) as remote:
         yield remote
 
 
