@@ -82,7 +82,7 @@ def test_a_version_1_file_is_migrated_with_its_data(tmp_path: Path) -> None:
 
     conn = connect(path)  # migrates
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         for table in ("episodes", "facts", "skills"):
             setting = conn.execute(f"SELECT v FROM {table}_fts_config WHERE k = 'automerge'").fetchone()
             assert tuple(setting) == (16,)

@@ -39,6 +39,7 @@ LAYERS: list[set[str]] = [
     {"model.records", "model.filters"},
     {"model.commands", "model.ranking"},
     {"codec", "model.queries"},
+    {"sqlite.textindex"},
     {"sqlite.schema", "sqlite.rows", "sqlite.failures", "sqlite.filelock"},
     {"sqlite.mutations"},
     {"sqlite.apply", "sqlite.read", "sqlite.writeconn"},
