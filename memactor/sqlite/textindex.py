@@ -90,7 +90,7 @@ def rebuild_text_index(
     *,
     version: int,
     progress: ProgressCallback | None = None,
-    chunk_rows: int = CHUNK_ROWS,
+    chunk_rows: int | None = None,
 ) -> None:
     """Rebuild every table's text index with `TOKENIZE`, in place, resuming a rebuild a kill interrupted.
 
@@ -101,18 +101,19 @@ def rebuild_text_index(
         tables: Each record table with its text columns.
         version: The schema version the rebuild completes.
         progress: Called after each chunk (and once per table at the start); logs at INFO when None.
-        chunk_rows: Rows per transaction.
+        chunk_rows: Rows per transaction (`CHUNK_ROWS` when None).
 
     Raises:
         sqlite3.Error: SQLite failed; everything committed so far stays, and the next call goes on from there.
     """
     report = progress or _log_progress
+    rows = chunk_rows or CHUNK_ROWS
     _transaction(conn, lambda: _prepare(conn, tables))
     for table, columns in tables:
         total = _count(conn, table, "rowid <= (SELECT indexed_rowid FROM fts_progress WHERE tbl = :tbl)")
         done = _count(conn, table, "rowid <= (SELECT done_rowid FROM fts_rebuild WHERE tbl = :tbl)")
         report(Progress(table, done, total))
-        while (chunk := _transaction(conn, partial(_index_chunk, conn, table, columns, chunk_rows))) > 0:
+        while (chunk := _transaction(conn, partial(_index_chunk, conn, table, columns, rows))) > 0:
             done += chunk
             report(Progress(table, done, max(total, done)))
     _transaction(conn, lambda: _swap(conn, tables, version))
