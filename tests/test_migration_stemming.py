@@ -140,7 +140,7 @@ def kill_somewhere(script: Path, path: Path, live: dict[str, dict[str, str]], rn
             check_live_index(path, live)  # a reader in another process, while the migration runs
         time.sleep(rng.uniform(0.0, 0.005))
         child.send_signal(signal.SIGKILL)
-        out, err = child.communicate(timeout=60)
+        out, _ = child.communicate(timeout=60)
     finally:
         if child.poll() is None:
             child.kill()
