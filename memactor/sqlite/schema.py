@@ -10,6 +10,9 @@ every release).
 Rows already indexed (``rowid <= fts_progress.indexed_rowid``) keep triggers for update and delete, which
 need the old values; AUTOINCREMENT keeps rowids rising, so a new row is never mistaken for an indexed one.
 
+The text index stems (`memactor.sqlite.textindex.TOKENIZE`); version 4 rebuilds an older file's index in
+place, in resumable chunks.
+
 ``PRAGMA user_version`` holds the schema version; `migrate` brings an older file up to date and refuses a
 newer one.
 """
