@@ -9,6 +9,7 @@ found exactly once.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import signal
@@ -17,6 +18,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 import memactor
 from memactor import codec
@@ -216,3 +219,18 @@ def test_the_migration_reports_its_progress(tmp_path: Path) -> None:
         steps = [(p.done, p.total) for p in seen if p.table == table.name]
         assert steps == [(0, 250), (100, 250), (200, 250), (250, 250)]
     integrity_check(path)
+
+
+def test_the_rebuild_logs_only_when_there_is_something_to_rebuild(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server's first log line says it serves: a new file's empty rebuild must not come before it."""
+    caplog.set_level(logging.INFO, logger="memactor.migrate")
+    with memactor.open_sync(tmp_path / "new.db"):
+        pass
+    assert caplog.records == []
+    make_v2(tmp_path / "old.db", 5)
+    with memactor.open_sync(tmp_path / "old.db"):
+        pass
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert "rebuilding the text index of episodes: 5 of 5 rows" in lines

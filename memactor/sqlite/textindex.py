@@ -189,6 +189,8 @@ def _transaction(conn: sqlite3.Connection, body: Callable[[], int]) -> int:
 
 
 def _log_progress(progress: Progress) -> None:
+    if progress.total == 0:
+        return  # a new file, or an empty table: nothing worth a line (a server's first line says it serves)
     level = logging.INFO if progress.done in (0, progress.total) else logging.DEBUG
     _log.log(level, "rebuilding the text index of %s: %d of %d rows", progress.table, progress.done, progress.total)
 
