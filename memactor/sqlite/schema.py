@@ -10,6 +10,9 @@ every release).
 Rows already indexed (``rowid <= fts_progress.indexed_rowid``) keep triggers for update and delete, which
 need the old values; AUTOINCREMENT keeps rowids rising, so a new row is never mistaken for an indexed one.
 
+The text index stems (`memactor.sqlite.textindex.TOKENIZE`); version 4 rebuilds an older file's index in
+place, in resumable chunks.
+
 ``PRAGMA user_version`` holds the schema version; `migrate` brings an older file up to date and refuses a
 newer one.
 """
@@ -17,14 +20,16 @@ newer one.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import SchemaError
 from .itemschema import ITEMS_SCHEMA
+from .textindex import ProgressCallback, rebuild_text_index, statements, triggers_sql
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "Table", "configure_reader", "configure_writer", "index_new_rows", "migrate"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _COMMON_COLUMNS = """
     rowid INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
@@ -73,23 +78,18 @@ TABLES: dict[str, Table] = {
 
 
 def _table_sql(table: Table) -> str:
-    name, cols = table.name, ", ".join(table.text_columns)
-    new = ", ".join(f"new.{c}" for c in table.text_columns)
-    old = ", ".join(f"old.{c}" for c in table.text_columns)
-    delete_old = f"INSERT INTO {name}_fts({name}_fts, rowid, {cols}) VALUES ('delete', old.rowid, {old});"
-    insert_new = f"INSERT INTO {name}_fts(rowid, {cols}) VALUES (new.rowid, {new});"
+    name = table.name
     indexes = "\n".join(
         f"CREATE INDEX {name}_by_{cols_.replace(', ', '_')} ON {name}({cols_});" for cols_ in table.indexes
     )
-    indexed = f"old.rowid <= (SELECT indexed_rowid FROM fts_progress WHERE tbl = '{name}')"
+    indexed = f"SELECT indexed_rowid FROM fts_progress WHERE tbl = '{name}'"
+    # Version 1 used SQLite's default tokenizer; version 4 rebuilds the index with `TOKENIZE`.
     return f"""
 CREATE TABLE {name} ({_COMMON_COLUMNS}, {table.columns});
 {indexes}
-CREATE VIRTUAL TABLE {name}_fts USING fts5({cols}, content='{name}', content_rowid='rowid');
+CREATE VIRTUAL TABLE {name}_fts USING fts5({", ".join(table.text_columns)}, content='{name}', content_rowid='rowid');
 INSERT INTO fts_progress (tbl, indexed_rowid) VALUES ('{name}', 0);
-CREATE TRIGGER {name}_fts_delete AFTER DELETE ON {name} WHEN {indexed} BEGIN {delete_old} END;
-CREATE TRIGGER {name}_fts_update AFTER UPDATE OF {cols} ON {name} WHEN {indexed} BEGIN {delete_old} {insert_new} END;
-"""
+{triggers_sql(name, table.text_columns, f"{name}_fts", indexed)}"""
 
 
 SCHEMA_V1 = "CREATE TABLE fts_progress (tbl TEXT PRIMARY KEY, indexed_rowid INTEGER NOT NULL);\n" + "".join(
@@ -102,8 +102,22 @@ SCHEMA_V1 = "CREATE TABLE fts_progress (tbl TEXT PRIMARY KEY, indexed_rowid INTE
 SCHEMA_V2 = "".join(
     f"INSERT INTO {t.name}_fts ({t.name}_fts, rank) VALUES ('automerge', 16);\n" for t in TABLES.values()
 )
-# Each step brings a file from the version before it to its own; a new file takes them all.
-_STEPS = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: ITEMS_SCHEMA}
+
+
+def _stemmed_text_index(conn: sqlite3.Connection, progress: ProgressCallback | None) -> None:
+    # Stemming: every file's text index is rebuilt with `TOKENIZE`, in chunks, resumable (see `textindex`).
+    tables = [(table.name, table.text_columns) for table in TABLES.values()]
+    rebuild_text_index(conn, tables, version=4, progress=progress)
+
+
+# Each step brings a file from the version before it to its own; a new file takes them all. A script runs
+# in one transaction; a function commits as it goes and sets the version in its last transaction.
+_STEPS: dict[int, str | Callable[[sqlite3.Connection, ProgressCallback | None], None]] = {
+    1: SCHEMA_V1,
+    2: SCHEMA_V2,
+    3: ITEMS_SCHEMA,
+    4: _stemmed_text_index,
+}
 
 
 def index_new_rows(conn: sqlite3.Connection) -> None:
@@ -125,11 +139,14 @@ def index_new_rows(conn: sqlite3.Connection) -> None:
         )
 
 
-def migrate(conn: sqlite3.Connection) -> None:
+def migrate(conn: sqlite3.Connection, progress: ProgressCallback | None = None) -> None:
     """Create the schema in an empty file, or bring an older one up to `SCHEMA_VERSION`.
 
+    A step interrupted by a crash is taken up again by the next call, from where it stopped.
+
     Args:
-        conn: A writable connection in autocommit mode (``isolation_level=None``).
+        conn: A writable connection in autocommit mode (``isolation_level=None``), the file's only writer.
+        progress: Told how far a long step (the text index rebuild) has come; log lines at INFO when None.
 
     Raises:
         SchemaError: the file was written by a newer schema.
@@ -137,29 +154,29 @@ def migrate(conn: sqlite3.Connection) -> None:
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
         raise SchemaError(f"the file has schema version {version}; this memactor knows up to {SCHEMA_VERSION}")
-    if version == SCHEMA_VERSION:
-        return
+    for step, change in sorted(_STEPS.items()):
+        if step <= version:
+            continue
+        if isinstance(change, str):
+            _run_script(conn, change, step)
+        else:
+            change(conn, progress)
+
+
+def _run_script(conn: sqlite3.Connection, script: str, version: int) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for step in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in _statements(_STEPS[step]):
-                conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        for statement in _statements(script):
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {version}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
 
 
-def _statements(script: str) -> list[str]:
-    # Triggers contain semicolons, so split on complete statements rather than on ';'.
-    statements, current = [], ""
-    for line in script.splitlines(keepends=True):
-        current += line
-        if sqlite3.complete_statement(current):
-            statements.append(current.strip())
-            current = ""
-    return [s for s in statements if s]
+# Kept under this name: tests build version 1 files with it.
+_statements = statements
 
 
 def configure_writer(conn: sqlite3.Connection, *, durability: str) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import anyio
 
 import memactor
+from tests.fts_check import integrity_check
 
 ROUNDS = int(os.environ.get("MEMACTOR_CRASH_ROUNDS", "20"))
 
@@ -99,6 +100,7 @@ def check_file(
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     finally:
         conn.close()
+    integrity_check(db)  # and FTS5's own: every text index matches its table
 
     async def verify() -> int:
         # The next writer process (this one) can open the file: the killed child's lock died with it.

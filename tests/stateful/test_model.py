@@ -21,6 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 import memactor
 from memactor import ConflictError, Episode, Fact, InvalidInputError, NotFoundError, Skill
+from tests.fts_check import integrity_check
 
 KINDS = ("episode", "fact", "skill")
 TYPES = {"episode": Episode, "fact": Fact, "skill": Skill}
@@ -236,8 +237,12 @@ class MemoryMachine(RuleBasedStateMachine):
         self.mem = self.stack.enter_context(memactor.open_sync(self.path, max_batch=64, max_pending=64))
 
     def teardown(self) -> None:
-        self.stack.close()
-        self.dir.cleanup()
+        try:
+            self.stack.close()
+            if self.mem is not None:
+                integrity_check(self.path)  # the text indexes match their tables, term by term
+        finally:
+            self.dir.cleanup()
 
     # -- helpers ---------------------------------------------------------------------------------------
 
@@ -410,6 +415,7 @@ class MemoryMachine(RuleBasedStateMachine):
     def reopen(self) -> None:
         """Close (drain, commit, checkpoint) and open the file again: everything acknowledged is there."""
         self.stack.close()
+        integrity_check(self.path)
         self.stack = contextlib.ExitStack()
         self.mem = self.stack.enter_context(memactor.open_sync(self.path, max_batch=64, max_pending=64))
 
