@@ -6,7 +6,9 @@ opens it for writing: that releases every waiting client at the same instant, an
 its ``memactor mcp`` (which reaches or starts the file's one server) and calls tools, as an MCP host
 such as Claude Desktop does. It prints a JSON summary on stdout.
 
-Writer (default): ``--writes N`` calls of ``record_episode``. Each acknowledged id is appended to
+Writer (default): ``--writes N`` calls of ``record_episode`` (with ``--tools reference``: of ``create_entities``,
+one new entity each, and ``add_observations`` to the entity ``shared``, which must exist; the ids are then the
+new entities' names). Each acknowledged id is appended to
 ``--progress`` at once (so the test can watch progress and act in the middle). A tool error is
 recorded and the client goes on with the next write; after ``--give-up`` errors in a row it stops.
 
@@ -32,9 +34,31 @@ from mcp import Client, StdioServerParameters
 CHECKOUT = Path(__file__).resolve().parents[2]
 
 
-def _server(path: str, namespace: str) -> StdioServerParameters:
+def _server(path: str, namespace: str, tools: str = "native") -> StdioServerParameters:
     env = {**os.environ, "PYTHONPATH": str(CHECKOUT), "MEMACTOR_NAMESPACE": namespace}
-    return StdioServerParameters(command=sys.executable, args=["-m", "memactor", "mcp", path], env=env)
+    args = ["-m", "memactor", "mcp", path, "--tools", tools]
+    return StdioServerParameters(command=sys.executable, args=args, env=env)
+
+
+async def _write_one(client: Client, tools: str, n: int) -> tuple[str | None, str]:
+    """One write; its id (None on a tool error) and the error text."""
+    if tools == "native":
+        result = await client.call_tool("record_episode", {"task": f"client {os.getpid()} write {n}"})
+        if result.is_error:
+            return None, _error_text(result)
+        assert result.structured_content is not None
+        return result.structured_content["id"], ""
+    name = f"c{os.getpid()}-{n}"
+    entity = {"name": name, "entityType": "note", "observations": [f"write {n}"]}
+    created = await client.call_tool("create_entities", {"entities": [entity]})
+    if created.is_error:
+        return None, _error_text(created)
+    observed = await client.call_tool(
+        "add_observations", {"observations": [{"entityName": "shared", "contents": [name]}]}
+    )
+    if observed.is_error:
+        return None, _error_text(observed)
+    return name, ""
 
 
 def _error_text(result: Any) -> str:
@@ -48,16 +72,15 @@ async def write(client: Client, args: argparse.Namespace) -> dict[str, Any]:
     progress = open(args.progress, "a") if args.progress else None
     try:
         for n in range(args.writes):
-            result = await client.call_tool("record_episode", {"task": f"client {os.getpid()} write {n}"})
-            if result.is_error:
-                errors.append(_error_text(result))
+            written, error = await _write_one(client, args.tools, n)
+            if written is None:
+                errors.append(error)
                 in_a_row += 1
                 if in_a_row >= args.give_up:
                     return {"ids": ids, "errors": errors, "gave_up": True}
                 continue
             in_a_row = 0
-            assert result.structured_content is not None
-            ids.append(result.structured_content["id"])
+            ids.append(written)
             if progress is not None:
                 progress.write(ids[-1] + "\n")
                 progress.flush()
@@ -135,7 +158,7 @@ async def hostile(client: Client, args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def main(args: argparse.Namespace) -> None:
-    async with Client(_server(args.path, args.namespace), read_timeout_seconds=120) as client:
+    async with Client(_server(args.path, args.namespace, args.tools), read_timeout_seconds=120) as client:
         summary = await (hostile(client, args) if args.hostile else write(client, args))
     print(json.dumps(summary))
 
@@ -149,6 +172,7 @@ if __name__ == "__main__":
     parser.add_argument("--give-up", type=int, default=5)
     parser.add_argument("--namespace", default="default")
     parser.add_argument("--hostile", action="store_true")
+    parser.add_argument("--tools", choices=("native", "reference"), default="native")
     parser.add_argument("--steal", default=None, help="glob of progress files whose ids to attack")
     parser.add_argument("--stop", default="", help="hostile: stop once this file exists")
     arguments = parser.parse_args()

@@ -111,6 +111,39 @@ def test_eight_mcp_clients_at_once_keep_every_write_through_one_server(place: Pa
     assert count == 800
 
 
+async def _graph(database: Path, calls: Sequence[tuple[str, dict[str, Any]]]) -> Any:
+    """Call the reference profile's tools in order through one more MCP client; the last call's structured content."""
+    from mcp import Client
+
+    from tests.mcp.mcp_client import _server
+
+    async with Client(_server(str(database), "default", "reference"), read_timeout_seconds=120) as client:
+        result = None
+        for name, arguments in calls:
+            result = await client.call_tool(name, arguments)
+            assert not result.is_error, result.content
+        assert result is not None
+        return result.structured_content
+
+
+def test_eight_graph_clients_at_once_lose_no_entity_and_no_observation(place: Path) -> None:
+    # The reference server rewrites its whole file per call, so clients at once lose each other's changes;
+    # through memactor every call is atomic and the file has one writer.
+    database = place / "memory.db"
+    shared = {"name": "shared", "entityType": "note", "observations": []}
+    anyio.run(_graph, database, [("create_entities", {"entities": [shared]})], backend="asyncio")
+    summaries = run_all(place, [["--writes", "100", "--tools", "reference"]] * 8)
+    for summary in summaries:
+        assert summary["errors"] == [], summary["errors"][:3]
+    names = {name for summary in summaries for name in summary["ids"]}
+    assert len(names) == 800
+    assert_one_server_started(database)
+    graph = anyio.run(_graph, database, [("read_graph", {})], backend="asyncio")
+    entities = {entity["name"]: entity for entity in graph["entities"]}
+    assert set(entities) == names | {"shared"}
+    assert sorted(entities["shared"]["observations"]) == sorted(names)
+
+
 def test_two_mcp_clients_starting_at_once_get_one_server(place: Path) -> None:
     database = place / "memory.db"
     summaries = run_all(place, [["--writes", "5"]] * 2)
