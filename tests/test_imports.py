@@ -22,7 +22,7 @@ PACKAGE = Path(memactor.__file__).parent
 PACKAGE_LAYERS: list[set[str]] = [
     {"errors"},
     {"model"},
-    {"codec"},
+    {"codec", "embed"},
     {"sqlite"},
     {"actor"},
     {"net", "demo"},
@@ -42,7 +42,8 @@ LAYERS: list[set[str]] = [
     {"model.itemops"},
     {"model.records", "model.filters"},
     {"model.commands", "model.ranking"},
-    {"codec", "model.queries"},
+    {"codec", "model.queries", "embed.protocol"},
+    {"embed.adapters", "embed.coalesce"},
     {"sqlite.itemschema", "sqlite.fts", "sqlite.textindex"},
     {"sqlite.schema", "sqlite.rows", "sqlite.failures", "sqlite.filelock", "sqlite.items"},
     {"sqlite.itemread"},
