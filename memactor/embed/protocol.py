@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 else:
     Matrix = Any
 
-__all__ = ["Embedder", "Matrix", "check_embedder", "check_matrix", "record_text", "to_blobs"]
+__all__ = ["TEXT_FIELDS", "Embedder", "Matrix", "check_embedder", "check_matrix", "record_text", "to_blobs"]
 
 _NAME = re.compile(r"^[\x21-\x7e]{1,200}$")
 
@@ -91,6 +91,14 @@ def to_blobs(matrix: Matrix) -> tuple[bytes, ...]:
     """One little-endian float32 blob per row, as stored in the file and carried in commands."""
     little = matrix.astype("<f4", copy=False)
     return tuple(row.tobytes() for row in little)
+
+
+# The fields `record_text` reads, per kind: an update that changes one of them needs a new vector.
+TEXT_FIELDS = {
+    "episode": frozenset({"task", "steps", "outcome"}),
+    "fact": frozenset({"content"}),
+    "skill": frozenset({"name", "description", "steps", "code"}),
+}
 
 
 def record_text(record: Record) -> str:
