@@ -214,9 +214,9 @@ class Hit:
     ``score = w_relevance * relevance + w_recency * recency + w_importance * importance
     (+ w_success * success_rate for skills)``, every part within 0..1. What ``relevance`` is depends on the
     search's mode: ``"text"``, bm25 scaled so the best candidate scores 1; ``"vector"``, the cosine
-    similarity (negative clipped to 0); ``"hybrid"``, reciprocal rank fusion of the text and vector
-    candidate lists, ``(1/(60 + text_rank) + 1/(60 + vector_rank)) * 61 / 2`` (a list the record is not in
-    adds 0), so a record first in both scores 1.
+    similarity (negative clipped to 0); ``"hybrid"``, weighted reciprocal rank fusion of the text and
+    vector candidate lists, ``(0.5 / (10 + text_rank) + 1 / (10 + vector_rank)) * 11 / 1.5`` (a list the
+    record is not in adds 0), so a record first in both scores 1.
 
     Attributes:
         record: The record found.
