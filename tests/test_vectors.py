@@ -33,6 +33,21 @@ def vector_rows(path: Path) -> dict[str, bytes]:
         conn.close()
 
 
+def orphan_vectors(path: Path) -> int:
+    """Stored vectors whose record is gone."""
+    conn = sqlite3.connect(path)
+    try:
+        return sum(
+            conn.execute(
+                f"SELECT count(*) FROM vectors v WHERE v.kind = ? AND v.rid NOT IN (SELECT rowid FROM {table})",
+                (kind,),
+            ).fetchone()[0]
+            for kind, table in (("episode", "episodes"), ("fact", "facts"), ("skill", "skills"))
+        )
+    finally:
+        conn.close()
+
+
 def embedded(text: str, dim: int = 256) -> bytes:
     return HashEmbedder(dim).embed([text])[0].astype("<f4").tobytes()
 
@@ -126,6 +141,7 @@ async def test_search_sees_exactly_the_current_vectors(db_path: Path) -> None:
         assert second not in {hit.record.id for hit in await mem.facts.search("postgres replica", mode="vector")}
     stored = vector_rows(db_path)
     assert same(stored[first], "redis cache hit ratio dropped") and second not in stored
+    assert orphan_vectors(db_path) == 0
 
 
 async def test_an_update_pinned_to_a_stale_version_is_refused(db_path: Path) -> None:
