@@ -24,6 +24,7 @@ from .model.commands import (
     Ping,
     PutItem,
     RecordUse,
+    SetEmbedder,
     SetQuota,
     SweepItems,
     TouchItems,
@@ -46,6 +47,7 @@ _COMMAND_TAGS: dict[type[Any], int] = {
     DeleteItem: 9,
     TouchItems: 10,
     SweepItems: 11,
+    SetEmbedder: 12,
 }
 _RECORD_TAGS: dict[type[Any], int] = {Episode: 1, Fact: 2, Skill: 3}
 _COMMAND_TYPES = {tag: cls for cls, tag in _COMMAND_TAGS.items()}
@@ -117,8 +119,13 @@ def _to_wire(command: Any) -> list[Any]:
     if tag is None:
         raise TypeError(f"{type(command).__name__} is not a command")
     match command:
-        case AddRecords(records=records):
+        case AddRecords(records=records, vectors=None):
             return [tag, [_record_to_wire(r) for r in records]]
+        case AddRecords(records=records, vectors=tuple() as vectors):
+            return [tag, [_record_to_wire(r) for r in records], list(vectors)]
+        case UpdateRecord(vector=None):
+            # Without a vector, the frame is the one memactor wrote before vectors existed.
+            return [tag, *(getattr(command, f.name) for f in dataclasses.fields(command))][:-1]
         case Batch(commands=commands):
             return [tag, [_to_wire(c) for c in commands]]
         case _:
@@ -137,15 +144,22 @@ def _command_from_wire(wire: object, validate: bool = True) -> Command:
         raise CodecError(f"unknown command tag {wire[0]}")
     fields = wire[1:]
     if cls is AddRecords:
-        return AddRecords(tuple(_record_from_wire(r, validate) for r in _one_array(fields)))
+        vectors: Any = None
+        if len(fields) == 2:
+            fields, vectors = fields[:1], fields[-1]
+            if not isinstance(vectors, tuple):
+                raise CodecError("AddRecords.vectors must be an array")
+        return AddRecords(tuple(_record_from_wire(r, validate) for r in _one_array(fields)), vectors)
     if cls is Batch:
         return Batch(tuple(_command_from_wire(c, validate) for c in _one_array(fields)))
     expected = len(dataclasses.fields(cls))
+    if cls is UpdateRecord and len(fields) == expected - 1:
+        fields = (*fields, None)  # no vector
     if len(fields) != expected:
         raise CodecError(f"{cls.__name__} takes {expected} fields, not {len(fields)}")
     if cls is UpdateRecord:
-        kind, record_id, changes, expect_version, at = fields
-        return UpdateRecord(kind, record_id, changes, expect_version, at)  # it checks and freezes them
+        kind, record_id, changes, expect_version, at, vector = fields
+        return UpdateRecord(kind, record_id, changes, expect_version, at, vector)  # it checks and freezes them
     return cls(*fields)  # type: ignore[no-any-return]
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "ClosedError",
     "CodecError",
     "CommandError",
+    "EmbedderMismatchError",
     "ConflictError",
     "ConnectionLostError",
     "InvalidInputError",
@@ -119,3 +120,7 @@ class SchemaError(MemactorError):
 
 class UnsupportedBackendError(MemactorError):
     """Raised when memactor is started on an event loop other than asyncio (trio, for instance)."""
+
+
+class EmbedderMismatchError(MemactorError):
+    """The memory file's vectors were made by another embedder (name or dimension) than the one given."""

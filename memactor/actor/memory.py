@@ -12,8 +12,10 @@ from types import TracebackType
 from typing import Any, Literal
 
 from ..codec import encode
-from ..errors import ClosedError, InvalidInputError, ReadOnlyError
-from ..model.commands import Command, SetQuota, TouchItems
+from ..embed.coalesce import Coalescer
+from ..embed.protocol import Embedder, check_embedder
+from ..errors import ClosedError, EmbedderMismatchError, InvalidInputError, ReadOnlyError
+from ..model.commands import Command, SetEmbedder, SetQuota, TouchItems
 from ..model.itemops import GetItems, SearchItems
 from ..model.queries import Query
 from ..model.stats import Statistics, WriterCounters
@@ -22,7 +24,7 @@ from ..sqlite.filelock import WriterLock
 from .aio import finish, require_asyncio
 from .batch import BatchContext
 from .items import ItemStore
-from .readpool import ReadPool
+from .readpool import ReadPool, stored_embedder
 from .stores import EpisodeStore, FactStore, SkillStore
 from .writer import Writer
 
@@ -49,6 +51,7 @@ class Memory:
         read_connections: int = 1,
         max_size: int | None = None,
         sweep_interval: float = 60.0,
+        embedder: Embedder | None = None,
     ) -> None:
         self.path = os.fspath(path)
         if self.path == ":memory:" or self.path.startswith("file:"):
@@ -61,6 +64,8 @@ class Memory:
         if max_size is not None:
             check_int("max_size", max_size, low=1)
         check_float("sweep_interval", sweep_interval, low=0.001)
+        # Vectors are made here, in worker threads, before their command enters the writer's mailbox.
+        self.embedding = None if embedder is None else Coalescer(check_embedder(embedder))
         self.readonly = readonly
         self._lock = None if readonly else WriterLock(self.path)
         self._pool = ReadPool(self.path, read_connections)
@@ -83,9 +88,9 @@ class Memory:
         self._sweeper: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None
         self._state: Literal["new", "opening", "open", "closed"] = "new"
-        self.episodes = EpisodeStore(self)
-        self.facts = FactStore(self)
-        self.skills = SkillStore(self)
+        self.episodes = EpisodeStore(self, self.embedding)
+        self.facts = FactStore(self, self.embedding)
+        self.skills = SkillStore(self, self.embedding)
         self.items = ItemStore(self)
 
     async def __aenter__(self) -> Memory:
@@ -132,6 +137,11 @@ class Memory:
     async def _start(self) -> None:
         if self._writer is None:
             await self._pool.start()
+            try:
+                await self._check_embedder()
+            except BaseException:
+                await self._pool.close()
+                raise
             return
         await self._writer.start()
         # A plain asyncio task rather than a task group entered here: a task group would have to be left by
@@ -145,6 +155,26 @@ class Memory:
             # `stop` waits for `run` to end, so `run` must have been started: stopping first would hang.
             await self._stop_writer()
             raise
+        try:
+            if self.embedding is not None:
+                embedder = self.embedding.embedder
+                await self._writer.submit(encode(SetEmbedder(embedder.name, embedder.dim)), trusted=True)
+        except BaseException:
+            await self._stop_writer()
+            await self._pool.close()
+            raise
+
+    async def _check_embedder(self) -> None:
+        """A read-only handle checks the file's embedder too: it cannot record one."""
+        if self.embedding is None:
+            return
+        embedder = self.embedding.embedder
+        stored = await self._pool.call(stored_embedder)
+        if stored is not None and stored != (embedder.name, embedder.dim):
+            raise EmbedderMismatchError(
+                f"this memory file's vectors were made by embedder {stored[0]!r} (dim {stored[1]}), not"
+                f" {embedder.name!r} (dim {embedder.dim}); open it with that embedder, or without one"
+            )
 
     async def _stop_writer(self) -> None:
         assert self._writer is not None and self._writer_task is not None
@@ -271,6 +301,7 @@ def open(  # noqa: A001 - the library's entry point, as in `memactor.open(path)`
     read_connections: int = 1,
     max_size: int | None = None,
     sweep_interval: float = 60.0,
+    embedder: Embedder | None = None,
 ) -> Memory:
     """Open (creating if needed) a memory file; use the result as ``async with``.
 
@@ -284,11 +315,16 @@ def open(  # noqa: A001 - the library's entry point, as in `memactor.open(path)`
         read_connections: Read-only connections in the pool.
         max_size: Quota in bytes for the database file (not the WAL); writes past it raise `StorageFullError`.
         sweep_interval: Seconds between the writer's sweeps of expired items (which reads never see anyway).
+        embedder: Makes vectors for vector and hybrid search (`memactor.embed`; needs the ``embed`` extra).
+            Its name and dimension are recorded in the file on first use; every record added or whose text
+            is updated through this handle gets its vector in the same transaction. Without one, search is
+            text only, and records written meanwhile have no vector (vector search does not find them).
 
     Raises:
         UnsupportedBackendError: (on entering) the event loop is not asyncio's.
         AlreadyOpenError: (on entering) another process or handle writes this file, under any name.
         SchemaError: (on entering) the file was written by a newer memactor.
+        EmbedderMismatchError: (on entering) the file's vectors were made by another embedder.
         InvalidInputError: an option is out of range.
     """
     return Memory(
@@ -300,4 +336,5 @@ def open(  # noqa: A001 - the library's entry point, as in `memactor.open(path)`
         read_connections=read_connections,
         max_size=max_size,
         sweep_interval=sweep_interval,
+        embedder=embedder,
     )

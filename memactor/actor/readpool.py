@@ -11,24 +11,29 @@ import contextlib
 import sqlite3
 import threading
 import urllib.parse
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 from ..errors import ClosedError, StorageError
 from ..model.queries import Query
 from ..sqlite.mutations import storage_error
 from ..sqlite.read import run_query
 from ..sqlite.schema import configure_reader
+from ..sqlite.vectors import read_embedder
+from ..sqlite.vsearch import ReaderConnection
 from .lane import Lane
 
-__all__ = ["ReadPool", "connect_reader"]
+T = TypeVar("T")
+
+__all__ = ["ReadPool", "connect_reader", "stored_embedder"]
 
 
 def connect_reader(path: str) -> sqlite3.Connection:
     """Open ``path`` read-only (``mode=ro``, ``query_only``); rows are plain tuples (see `rows.from_row`)."""
     uri = f"file:{urllib.parse.quote(path)}?mode=ro"
     try:
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        # A connection that can hold its own cache of vectors (`memactor.sqlite.vsearch`).
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, factory=ReaderConnection)
     except sqlite3.Error as exc:
         raise StorageError(f"cannot open {path} for reading: {exc}") from exc
     configure_reader(conn)
@@ -117,6 +122,20 @@ class ReadPool:
             if parked:  # each returns at once now; waiting keeps a resumed lane's next query after its hold
                 await asyncio.wait(parked)
 
+    async def call(self, function: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``function(connection)`` on the least busy connection.
+
+        Raises:
+            ClosedError: the pool was closed.
+            StorageError: SQLite failed.
+        """
+        if not self._open:
+            raise ClosedError("the memory handle is closed")
+        try:
+            return await self._pick().call(function)
+        except sqlite3.Error as exc:
+            raise storage_error(exc) from exc
+
     def _pick(self) -> Lane:
         # Least pending first; among equals, rotate so idle lanes share the work.
         self._next = (self._next + 1) % len(self._lanes)
@@ -145,3 +164,11 @@ def _hold(
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
+
+
+def stored_embedder(conn: sqlite3.Connection) -> tuple[str, int] | None:
+    """The embedder the file records, or None (also for a file older than embeddings: it records none)."""
+    try:
+        return read_embedder(conn)
+    except sqlite3.OperationalError:
+        return None

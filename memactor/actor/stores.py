@@ -11,10 +11,12 @@ import time
 from collections.abc import AsyncGenerator, Iterable
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
-from ..errors import InvalidInputError, NotFoundError
+from ..embed.coalesce import Coalescer
+from ..embed.protocol import TEXT_FIELDS, record_text, to_blobs
+from ..errors import ConflictError, InvalidInputError, NotFoundError
 from ..model.commands import AddRecords, Command, DeleteRecord, RecordUse, UpdateRecord
 from ..model.filters import Filters
-from ..model.queries import Count, Get, GetByName, Page, Search
+from ..model.queries import SEARCH_MODES, Count, Get, GetByName, Page, Search
 from ..model.ranking import SearchWeights
 from ..model.records import Episode, Fact, Hit, Skill
 from ..model.validate import check_id, check_limit, check_text
@@ -30,6 +32,8 @@ _PROTOTYPES = {"episode": Episode("x"), "fact": Fact("x"), "skill": Skill("x", u
 _DEFAULT_WEIGHTS = SearchWeights()
 # Stream pages fetched per read: several per thread hop, since one hop per page cost ~40% at 100 rows.
 _PAGES_PER_READ = 4
+# How often an update with a vector is tried when other updates of its record keep landing first.
+_UPDATE_ATTEMPTS = 8
 
 
 def add_command(record_type: type[R], records: Iterable[R]) -> AddRecords:
@@ -65,8 +69,16 @@ class Store(Generic[R]):
     kind: ClassVar[str]
     record_type: type[R]
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, embedding: Coalescer | None = None) -> None:
         self._backend = backend
+        self._embedding = embedding
+
+    async def _with_vectors(self, command: AddRecords) -> AddRecords:
+        # Embedded before the command enters the mailbox, never inside the writer's transaction.
+        if self._embedding is None:
+            return command
+        matrix = await self._embedding.embed([record_text(record) for record in command.records])
+        return AddRecords(command.records, to_blobs(matrix))
 
     async def add(self, record: R) -> str:
         """Store one record (idempotent for a retried record with the same id and content).
@@ -78,7 +90,8 @@ class Store(Generic[R]):
             InvalidInputError: ``record`` is not of this store's kind.
             ConflictError: the id exists with other content, or (skills) the name is taken.
         """
-        ids: list[str] = await self._backend.execute(add_command(self.record_type, (record,)))
+        command = await self._with_vectors(add_command(self.record_type, (record,)))
+        ids: list[str] = await self._backend.execute(command)
         return ids[0]
 
     async def add_many(self, records: Iterable[R]) -> list[str]:
@@ -91,7 +104,8 @@ class Store(Generic[R]):
             InvalidInputError: empty, or a record of another kind.
             ConflictError: as for `add`; then none is stored.
         """
-        return cast(list[str], await self._backend.execute(add_command(self.record_type, records)))
+        command = await self._with_vectors(add_command(self.record_type, records))
+        return cast(list[str], await self._backend.execute(command))
 
     async def get(self, record_id: str) -> R:
         """Fetch one record.
@@ -128,7 +142,35 @@ class Store(Generic[R]):
             ConflictError: ``expect_version`` is stale, or (skills) the new name is taken.
             InvalidInputError: an unknown field or an invalid value.
         """
-        return cast(R, await self._backend.execute(update_command(self.kind, record_id, expect_version, changes)))
+        command = update_command(self.kind, record_id, expect_version, changes)
+        if self._embedding is None or not TEXT_FIELDS[self.kind].intersection(command.changes):
+            return cast(R, await self._backend.execute(command))
+        return await self._update_with_vector(command)
+
+    async def _update_with_vector(self, command: UpdateRecord) -> R:
+        """Send the update with the vector of the record it makes, computed from the version it changes.
+
+        The command is pinned to that version: if another update lands first, the writer refuses this one
+        (a vector of a text that is no longer the record's must never be stored) and it is computed again.
+        """
+        assert self._embedding is not None
+        for _ in range(_UPDATE_ATTEMPTS):
+            current = await self.get(command.id)
+            pinned = command.expect_version if command.expect_version is not None else current.version
+            try:
+                updated = dataclasses.replace(current, **command.changes)
+            except TypeError as exc:
+                raise InvalidInputError(f"update of {self.kind} {command.id}: {exc}") from None
+            matrix = await self._embedding.embed([record_text(updated)])
+            attempt = dataclasses.replace(command, expect_version=pinned, vector=to_blobs(matrix)[0])
+            try:
+                return cast(R, await self._backend.execute(attempt))
+            except ConflictError:
+                if command.expect_version is not None or (await self.get(command.id)).version == current.version:
+                    raise  # the caller's own expectation, or a conflict that is not a newer version
+        raise ConflictError(
+            f"update of {self.kind} {command.id}: the record kept changing while its vector was computed; try again"
+        )
 
     async def delete(self, record_id: str) -> bool:
         """Delete a record. Works even when the store is at its ``max_size`` quota.
@@ -139,22 +181,52 @@ class Store(Generic[R]):
         return cast(bool, await self._backend.execute(DeleteRecord(self.kind, check_id("id", record_id))))
 
     async def search(
-        self, query: str | None = None, *, limit: int = 10, weights: SearchWeights | None = None, **filters: Any
+        self,
+        query: str | None = None,
+        *,
+        limit: int = 10,
+        weights: SearchWeights | None = None,
+        mode: str | None = None,
+        **filters: Any,
     ) -> list[Hit]:
         """Find records by text, ranked by the blended score (see `Hit`), or the newest first without text.
 
         Args:
             query: Free text; any word may match. Operators and quotes in it are treated as plain text.
             limit: At most this many hits, 1..10,000.
+            mode: ``"text"`` (words, stemmed), ``"vector"`` (meaning: cosine similarity of embeddings) or
+                ``"hybrid"`` (both, fused by rank; see `Hit`). The default is ``"hybrid"`` when the memory
+                was opened with an embedder, ``"text"`` otherwise.
             weights: Weights of the score's parts; the defaults of `SearchWeights` otherwise.
             **filters: ``namespace``, ``agent_id``, ``tags`` (all of), ``since``, ``until``, and
                 ``success`` (episodes), ``min_confidence`` (facts) or ``name`` (skills).
 
         Raises:
-            InvalidInputError: a bad limit, filter or query type.
+            InvalidInputError: a bad limit, filter, mode or query type, or ``"vector"`` / ``"hybrid"`` without
+                an embedder.
         """
+        if mode is None:
+            mode = "text" if self._embedding is None else "hybrid"
+        elif mode not in SEARCH_MODES:
+            raise InvalidInputError(f"mode must be one of {list(SEARCH_MODES)}, not {mode!r}")
+        elif mode != "text" and self._embedding is None:
+            raise InvalidInputError(
+                f"mode={mode!r} needs an embedder: open the memory with embedder=..., or search with mode='text'"
+            )
+        vector = None
+        if mode != "text" and query is not None:
+            check_text("query", query)
+            assert self._embedding is not None
+            vector = to_blobs(await self._embedding.embed([query]))[0]
         search = Search(
-            self.kind, query, Filters.for_kind(self.kind, filters), limit, weights or _DEFAULT_WEIGHTS, time.time()
+            self.kind,
+            query,
+            Filters.for_kind(self.kind, filters),
+            limit,
+            weights or _DEFAULT_WEIGHTS,
+            time.time(),
+            mode,
+            vector,
         )
         return cast(list[Hit], await self._backend.query(search))
 

@@ -13,7 +13,7 @@ from typing import Any, TypeAlias
 from ..errors import InvalidInputError
 from .itemops import DeleteItem, PutItem, SweepItems, TouchItems
 from .records import RECORD_TYPES, SYSTEM_FIELDS, Record
-from .validate import check_float, check_id, check_int, check_metadata
+from .validate import check_float, check_id, check_int, check_metadata, check_text
 
 __all__ = [
     "AddRecords",
@@ -24,6 +24,7 @@ __all__ = [
     "Ping",
     "PutItem",
     "RecordUse",
+    "SetEmbedder",
     "SetQuota",
     "SweepItems",
     "TouchItems",
@@ -41,20 +42,38 @@ def check_kind(kind: object) -> str:
     return str(kind)
 
 
+# A vector is at most this many bytes (float32): 65,536 dimensions.
+MAX_VECTOR_BYTES = 4 * 65_536
+
+
+def check_vector(name: str, vector: object) -> bytes:
+    """Return ``vector`` if it is a float32 blob: bytes, non-empty, a multiple of 4 long, at most 64k floats."""
+    if not isinstance(vector, bytes) or not vector or len(vector) % 4 or len(vector) > MAX_VECTOR_BYTES:
+        raise InvalidInputError(f"{name} must be little-endian float32 bytes (1..65536 values)")
+    return vector
+
+
 @dataclass(frozen=True, slots=True)
 class AddRecords:
     """Insert records; an id that exists with equal content is a no-op (retries are idempotent).
 
-    Returns the ids, in order.
+    Returns the ids, in order. ``vectors``, when given, holds one embedding per record (float32 bytes,
+    computed before the command was sent) and is stored with them in the same transaction.
     """
 
     records: tuple[Record, ...]
+    vectors: tuple[bytes, ...] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.records, tuple) or not all(type(r) in _RECORD_CLASSES for r in self.records):
             raise InvalidInputError("AddRecords.records must be a tuple of Episode, Fact or Skill")
         if not self.records:
             raise InvalidInputError("AddRecords needs at least one record")
+        if self.vectors is not None:
+            if not isinstance(self.vectors, tuple) or len(self.vectors) != len(self.records):
+                raise InvalidInputError("AddRecords.vectors must hold one vector per record")
+            for vector in self.vectors:
+                check_vector("AddRecords.vectors", vector)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +81,8 @@ class UpdateRecord:
     """Change fields of one record; with ``expect_version``, only if it is still that version.
 
     Returns the updated record. ``changes`` is kept as a read-only copy (`memactor.model.frozen`), so changing
-    the dict it was built from changes nothing.
+    the dict it was built from changes nothing. A change of a text field drops the record's vector, and
+    ``vector`` (the updated record's embedding, if given) replaces it in the same transaction.
     """
 
     kind: str
@@ -70,6 +90,7 @@ class UpdateRecord:
     changes: Mapping[str, Any]
     expect_version: int | None
     at: float
+    vector: bytes | None = None
 
     def __post_init__(self) -> None:
         check_kind(self.kind)
@@ -84,6 +105,8 @@ class UpdateRecord:
         if self.expect_version is not None:
             check_int("expect_version", self.expect_version, low=1)
         check_float("at", self.at)
+        if self.vector is not None:
+            check_vector("UpdateRecord.vector", self.vector)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +165,21 @@ class SetQuota:
 
 
 @dataclass(frozen=True, slots=True)
+class SetEmbedder:
+    """Record which embedder makes this file's vectors, or check that it is the one recorded.
+
+    Returns None. Refused with `EmbedderMismatchError` if the file records another name or dimension.
+    """
+
+    name: str
+    dim: int
+
+    def __post_init__(self) -> None:
+        check_text("embedder name", self.name, required=True)
+        check_int("embedder dim", self.dim, low=1, high=65_536)
+
+
+@dataclass(frozen=True, slots=True)
 class Ping:
     """Do nothing in a transaction of its own; answers once the writer is alive and caught up."""
 
@@ -161,4 +199,5 @@ Command: TypeAlias = (
     | DeleteItem
     | TouchItems
     | SweepItems
+    | SetEmbedder
 )

@@ -9,13 +9,24 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 from ..errors import InvalidInputError
-from .commands import check_kind
+from .commands import check_kind, check_vector
 from .filters import Filters
 from .itemops import GetItems, ListNamespaces, SearchItems
 from .ranking import SearchWeights
 from .validate import check_id, check_id_tuple, check_limit, check_text
 
-__all__ = ["Count", "Get", "GetByName", "GetItems", "ListNamespaces", "Page", "Query", "Search", "SearchItems"]
+__all__ = [
+    "SEARCH_MODES",
+    "Count",
+    "Get",
+    "GetByName",
+    "GetItems",
+    "ListNamespaces",
+    "Page",
+    "Query",
+    "Search",
+    "SearchItems",
+]
 
 MAX_GET_MANY = 10_000
 
@@ -34,9 +45,16 @@ class Get:
             raise InvalidInputError(f"get_many takes at most {MAX_GET_MANY} ids, not {len(self.ids)}")
 
 
+SEARCH_MODES = ("text", "vector", "hybrid")
+
+
 @dataclass(frozen=True, slots=True)
 class Search:
-    """Rank records by the blended score, or list the newest first when ``text`` is None."""
+    """Rank records by the blended score, or list the newest first when ``text`` is None.
+
+    ``mode`` is ``"text"`` (FTS5), ``"vector"`` (cosine similarity to ``vector``, the query's embedding)
+    or ``"hybrid"`` (both, fused by rank); the last two need ``vector``.
+    """
 
     kind: str
     text: str | None
@@ -44,12 +62,20 @@ class Search:
     limit: int
     weights: SearchWeights
     now: float
+    mode: str = "text"
+    vector: bytes | None = None
 
     def __post_init__(self) -> None:
         check_kind(self.kind)
         if self.text is not None:
             check_text("query", self.text)
         check_limit(self.limit)
+        if self.mode not in SEARCH_MODES:
+            raise InvalidInputError(f"mode must be one of {list(SEARCH_MODES)}, not {self.mode!r}")
+        if self.mode != "text" and self.text is not None and self.vector is None:
+            raise InvalidInputError(f"mode={self.mode!r} needs the query's vector")
+        if self.vector is not None:
+            check_vector("the query's vector", self.vector)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,7 @@ class SearchWeights:
         object.__setattr__(self, "half_life_s", check_float("weights.half_life_s", self.half_life_s, low=1e-9))
 
 
-def blend(record: Record, relevance: float, now: float, weights: SearchWeights) -> Hit:
+def blend(record: Record, relevance: float, now: float, weights: SearchWeights, similarity: float | None = None) -> Hit:
     """Score one candidate.
 
     Args:
@@ -45,6 +45,7 @@ def blend(record: Record, relevance: float, now: float, weights: SearchWeights) 
         relevance: Its text relevance within 0..1 (0 without a query).
         now: The time the search started (epoch seconds).
         weights: The weights to apply.
+        similarity: The vector similarity to report (vector and hybrid search), not a part of the score.
     """
     age = max(0.0, now - (record.created_at or now))
     recency = 0.5 ** (age / weights.half_life_s)
@@ -53,7 +54,7 @@ def blend(record: Record, relevance: float, now: float, weights: SearchWeights) 
     score = weights.relevance * relevance + weights.recency * recency + weights.importance * importance
     if success_rate is not None:
         score += weights.success * success_rate
-    return Hit(record, score, relevance, recency, importance, success_rate)
+    return Hit(record, score, relevance, recency, importance, success_rate, similarity)
 
 
 def _importance(record: Record) -> float:

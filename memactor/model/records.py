@@ -212,15 +212,21 @@ class Hit:
     """One search result and how its score was made.
 
     ``score = w_relevance * relevance + w_recency * recency + w_importance * importance
-    (+ w_success * success_rate for skills)``, every part within 0..1.
+    (+ w_success * success_rate for skills)``, every part within 0..1. What ``relevance`` is depends on the
+    search's mode: ``"text"``, bm25 scaled so the best candidate scores 1; ``"vector"``, the cosine
+    similarity (negative clipped to 0); ``"hybrid"``, weighted reciprocal rank fusion of the text and
+    vector candidate lists, ``(0.5 / (10 + text_rank) + 1 / (10 + vector_rank)) * 11 / 1.5`` (a list the
+    record is not in adds 0), so a record first in both scores 1.
 
     Attributes:
         record: The record found.
         score: The blended score; results are sorted by it, highest first.
-        relevance: Text relevance from FTS5 bm25, mapped to 0..1 (0 when searching without text).
+        relevance: Relevance to the query within 0..1 (see above; 0 when searching without text).
         recency: ``0.5 ** (age / half_life)``.
         importance: The episode's importance, the fact's confidence, or 0.5 for skills.
         success_rate: For skills, ``(successes + 1) / (uses + 2)``; None otherwise.
+        similarity: The cosine similarity of the record's vector to the query's, clipped to 0..1, in
+            ``"vector"`` and ``"hybrid"`` mode (0 for a record without a vector); None in ``"text"`` mode.
     """
 
     record: Record
@@ -229,3 +235,4 @@ class Hit:
     recency: float
     importance: float
     success_rate: float | None = None
+    similarity: float | None = None

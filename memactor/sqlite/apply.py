@@ -26,6 +26,7 @@ from ..model.records import Record
 from .failures import breaks_batch, command_error, storage_error
 from .mutations import Quota, add_all_new, apply_command
 from .schema import index_new_rows
+from .vectors import read_embedder, store_vectors
 
 __all__ = ["apply_batch"]
 
@@ -89,7 +90,8 @@ def _apply_all(
             run = _single_adds(commands, index)
             # Agents mostly add one record each: a run of them is one executemany unless one of them is a
             # retry, a conflict or cannot be stored, which the one-by-one path below tells apart.
-            if len(run) > 1 and add_all_new(conn, run):
+            if len(run) > 1 and _vectors_fit(conn, commands[index : index + len(run)]) and add_all_new(conn, run):
+                _store_run_vectors(conn, commands[index : index + len(run)])
                 outcomes.extend([record.id] for record in run)
             else:
                 outcomes.extend(_apply_isolated(conn, c, quota) for c in commands[index : index + max(1, len(run))])
@@ -140,6 +142,26 @@ def _single_adds(commands: Sequence[Command | CodecError], start: int) -> list[R
     return run
 
 
+def _vectors_fit(conn: sqlite3.Connection, run: Sequence[Command | CodecError]) -> bool:
+    """Whether every vector of the run fits the file's embedder; if not, the run goes one by one, so only
+    the commands with a wrong vector are refused."""
+    lengths = {len(v) for c in run if isinstance(c, AddRecords) for v in c.vectors or ()}
+    if not lengths:
+        return True
+    stored = read_embedder(conn)
+    return stored is not None and lengths == {4 * stored[1]}
+
+
+def _store_run_vectors(conn: sqlite3.Connection, run: Sequence[Command | CodecError]) -> None:
+    with_vectors = [c for c in run if isinstance(c, AddRecords) and c.vectors is not None]
+    if with_vectors:
+        store_vectors(
+            conn,
+            [r for c in with_vectors for r in c.records],
+            [v for c in with_vectors for v in c.vectors or ()],
+        )
+
+
 def _apply_isolated(conn: sqlite3.Connection, command: Command | CodecError, quota: Quota) -> object:
     if isinstance(command, CodecError):
         return command
@@ -163,7 +185,10 @@ def _apply_isolated(conn: sqlite3.Connection, command: Command | CodecError, quo
 
 def _needs_savepoint(command: Command) -> bool:
     # Every other command changes the database with at most one statement, which SQLite rolls back alone.
-    return isinstance(command, Batch) or (isinstance(command, AddRecords) and len(command.records) > 1)
+    # A command with a vector writes twice: the record, then its vector, which may be refused.
+    if isinstance(command, AddRecords):
+        return len(command.records) > 1 or command.vectors is not None
+    return isinstance(command, Batch) or (isinstance(command, UpdateRecord) and command.vector is not None)
 
 
 def _describe(command: Command) -> str:

@@ -26,6 +26,7 @@ from ..model.commands import (
     Ping,
     PutItem,
     RecordUse,
+    SetEmbedder,
     SetQuota,
     SweepItems,
     TouchItems,
@@ -36,6 +37,7 @@ from .failures import breaks_batch, command_error, is_full, storage_error
 from .items import delete_item, put_item, sweep_items, touch_items
 from .rows import COLUMNS, column_values, from_row, insert_values, select_list, to_row
 from .schema import TABLES
+from .vectors import set_embedder, store_vectors
 
 # `is_full` and `storage_error` are re-exported: the writer learned them here.
 __all__ = ["Quota", "add_all_new", "apply_command", "enforce_quota", "is_full", "storage_error"]
@@ -70,10 +72,14 @@ def apply_command(conn: sqlite3.Connection, command: Command, quota: Quota | Non
         sqlite3.Error: SQLite failed.
     """
     match command:
-        case AddRecords(records=records):
+        case AddRecords(records=records, vectors=vectors):
             if len(records) > 1 and add_all_new(conn, records):
-                return [record.id for record in records]
-            return [_add(conn, record) for record in records]
+                ids = [record.id for record in records]
+            else:
+                ids = [_add(conn, record) for record in records]
+            if vectors is not None:
+                store_vectors(conn, records, vectors)
+            return ids
         case UpdateRecord():
             return _update(conn, command)
         case DeleteRecord(kind=kind, id=record_id):
@@ -82,6 +88,8 @@ def apply_command(conn: sqlite3.Connection, command: Command, quota: Quota | Non
             return _record_use(conn, command)
         case Batch(commands=commands):
             return _batch(conn, commands, quota)
+        case SetEmbedder(name=name, dim=dim):
+            return set_embedder(conn, name, dim)
         case SetQuota(max_size=max_size):
             return _set_quota(conn, quota, max_size)
         case Ping():
@@ -187,6 +195,9 @@ def _update(conn: sqlite3.Connection, command: UpdateRecord) -> Record:
         f"UPDATE {TABLES[command.kind].name} SET {', '.join(f'{n} = :{n}' for n in names)} WHERE id = :id",
         column_values(updated, (*names, "id")),  # only what changed: unchanged JSON need not be encoded again
     )
+    # A changed text column dropped the old vector (a trigger); the new one, if sent, takes its place.
+    if command.vector is not None:
+        store_vectors(conn, (updated,), (command.vector,))
     return updated
 
 

@@ -17,6 +17,7 @@ from .fts import fts_match
 from .itemread import run_item_query
 from .rows import from_row, select_list
 from .schema import TABLES
+from .vsearch import search_vectors
 
 __all__ = ["fts_match", "run_query"]
 
@@ -79,10 +80,12 @@ def _search(conn: sqlite3.Connection, query: Search) -> list[Hit]:
             {**params, "limit": query.limit},
         ).fetchall()
         return [blend(from_row(query.kind, row), 0.0, query.now, query.weights) for row in rows]
+    candidates = min(query.limit * CANDIDATES_PER_RESULT, 10_000)
+    if query.mode != "text":
+        return search_vectors(conn, query, candidates)
     match = fts_match(query.text)
     if match is None:
         return []
-    candidates = min(query.limit * CANDIDATES_PER_RESULT, 10_000)
     if where == "1":
         # Without filters, let FTS5 pick the best candidates on its own before joining (1.6x measured).
         source = f"(SELECT rowid, rank FROM {table}_fts WHERE {table}_fts MATCH :match ORDER BY rank LIMIT :k)"

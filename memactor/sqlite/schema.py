@@ -13,6 +13,12 @@ need the old values; AUTOINCREMENT keeps rowids rising, so a new row is never mi
 The text index stems (`memactor.sqlite.textindex.TOKENIZE`); version 4 rebuilds an older file's index in
 place, in resumable chunks.
 
+Version 5 adds embeddings (`memactor.sqlite.vectors`): ``meta`` (which embedder made the vectors),
+``vectors`` (one float32 blob per record that has one) and ``vector_log``, which triggers append to on
+every change of ``vectors`` so a reader's cached matrix catches up by reading only what changed. Triggers on
+each record table drop a record's vector when it is deleted or a text column changes; the writer stores the
+new one, if the command carries it, in the same transaction.
+
 ``PRAGMA user_version`` holds the schema version; `migrate` brings an older file up to date and refuses a
 newer one.
 """
@@ -29,7 +35,7 @@ from .textindex import ProgressCallback, rebuild_text_index, statements, trigger
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "Table", "configure_reader", "configure_writer", "index_new_rows", "migrate"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _COMMON_COLUMNS = """
     rowid INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
@@ -104,6 +110,24 @@ SCHEMA_V2 = "".join(
 )
 
 
+def _vectors_sql() -> str:
+    log = "INSERT INTO vector_log (kind, rid) VALUES"
+    script = f"""
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE vectors (kind TEXT NOT NULL, rid INTEGER NOT NULL, vec BLOB NOT NULL, PRIMARY KEY (kind, rid));
+CREATE TABLE vector_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, rid INTEGER NOT NULL);
+CREATE TRIGGER vectors_ai AFTER INSERT ON vectors BEGIN {log} (new.kind, new.rid); END;
+CREATE TRIGGER vectors_au AFTER UPDATE ON vectors BEGIN {log} (new.kind, new.rid); END;
+CREATE TRIGGER vectors_ad AFTER DELETE ON vectors BEGIN {log} (old.kind, old.rid); END;
+"""
+    for kind, table in TABLES.items():
+        drop = f"DELETE FROM vectors WHERE kind = '{kind}' AND rid = old.rowid;"
+        script += f"""CREATE TRIGGER {table.name}_vec_ad AFTER DELETE ON {table.name} BEGIN {drop} END;
+CREATE TRIGGER {table.name}_vec_au AFTER UPDATE OF {", ".join(table.text_columns)} ON {table.name} BEGIN {drop} END;
+"""
+    return script
+
+
 def _stemmed_text_index(conn: sqlite3.Connection, progress: ProgressCallback | None) -> None:
     # Stemming: every file's text index is rebuilt with `TOKENIZE`, in chunks, resumable (see `textindex`).
     tables = [(table.name, table.text_columns) for table in TABLES.values()]
@@ -117,6 +141,7 @@ _STEPS: dict[int, str | Callable[[sqlite3.Connection, ProgressCallback | None], 
     2: SCHEMA_V2,
     3: ITEMS_SCHEMA,
     4: _stemmed_text_index,
+    5: _vectors_sql(),
 }
 
 

@@ -1,0 +1,67 @@
+"""Embeddings on the writer's side: which embedder the file records, and storing a record's vector.
+
+Plain sync SQL inside the writer's transaction. Vectors arrive computed (outside any transaction, before
+the command was sent); here they are only checked against the file's dimension and stored with the record.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from ..errors import EmbedderMismatchError, InvalidInputError
+from ..model.records import Record
+from .schema import TABLES
+
+__all__ = ["read_embedder", "set_embedder", "store_vectors"]
+
+_REEMBED = "open it with that embedder, or re-embed it: copy its records into a new file opened with the new embedder"
+
+
+def read_embedder(conn: sqlite3.Connection) -> tuple[str, int] | None:
+    """The name and dimension of the embedder the file's vectors were made with, or None if none yet."""
+    rows = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('embedder_name', 'embedder_dim')"))
+    if "embedder_name" not in rows:
+        return None
+    return rows["embedder_name"], int(rows["embedder_dim"])
+
+
+def set_embedder(conn: sqlite3.Connection, name: str, dim: int) -> None:
+    """Record ``name`` and ``dim`` as the file's embedder on first use; afterwards, check they are the same.
+
+    Raises:
+        EmbedderMismatchError: the file records another embedder.
+    """
+    stored = read_embedder(conn)
+    if stored is None:
+        conn.executemany(
+            "INSERT INTO meta (key, value) VALUES (?, ?)", [("embedder_name", name), ("embedder_dim", str(dim))]
+        )
+        return
+    if stored != (name, dim):
+        raise EmbedderMismatchError(
+            f"this memory file's vectors were made by embedder {stored[0]!r} (dim {stored[1]}), not {name!r}"
+            f" (dim {dim}); {_REEMBED}, or open it without an embedder for text search only"
+        )
+
+
+def store_vectors(conn: sqlite3.Connection, records: Sequence[Record], vectors: Sequence[bytes]) -> None:
+    """Store (or replace) one vector per record, for records the caller's transaction holds.
+
+    Raises:
+        InvalidInputError: the file records no embedder, or a vector's length is not its dimension.
+    """
+    stored = read_embedder(conn)
+    if stored is None:
+        raise InvalidInputError("vectors were sent for a memory file that records no embedder; send SetEmbedder first")
+    for record, vector in zip(records, vectors, strict=True):
+        if len(vector) != 4 * stored[1]:
+            raise InvalidInputError(
+                f"{record.KIND} {record.id}: its vector has {len(vector) // 4} values; the file's embedder"
+                f" {stored[0]!r} makes {stored[1]}"
+            )
+        conn.execute(
+            f"INSERT INTO vectors (kind, rid, vec) SELECT :kind, rowid, :vec FROM {TABLES[record.KIND].name}"
+            " WHERE id = :id ON CONFLICT (kind, rid) DO UPDATE SET vec = excluded.vec",
+            {"kind": record.KIND, "vec": vector, "id": record.id},
+        )
