@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from langgraph.store.base import PutOp
-from langgraph.store.sqlite.aio import AsyncSqliteStore  # type: ignore[import-untyped]
+from langgraph.store.sqlite.aio import AsyncSqliteStore  # type: ignore[import-untyped,unused-ignore]
 
 from ..data import EpisodeData
 from .base import System
