@@ -84,16 +84,23 @@ PLAIN = st.one_of(
     st.tuples(st.just("s"), st.sampled_from(["x", "y", "z"])),
     st.tuples(st.just("t"), st.dictionaries(st.sampled_from(["p", "q"]), SCALARS, max_size=1)),
 )
+OPERANDS = st.one_of(st.sampled_from(["x", "y", None, 0, 1, True]), JSON)
 EQUALITY = st.tuples(
     st.sampled_from(["s", "t", "x.y", "n", "missing"]),
-    st.dictionaries(st.sampled_from(["$eq", "$ne"]), st.one_of(JSON, st.sampled_from(["x", "y"])), min_size=1),
+    st.dictionaries(st.sampled_from(["$eq", "$ne"]), OPERANDS, min_size=1, max_size=2),
 )
 ORDERING = st.tuples(
     st.just("n"), st.dictionaries(st.sampled_from(["$gt", "$gte", "$lt", "$lte"]), NUMBERS, min_size=1, max_size=2)
 )
-FILTERS = st.one_of(st.none(), st.dictionaries(st.nothing(), st.nothing()), st.lists(
-    st.one_of(PLAIN, EQUALITY, ORDERING), min_size=1, max_size=2
-).map(dict))
+CONDITIONS = st.one_of(PLAIN, EQUALITY, ORDERING)
+# One condition most often: several rarely all hold on a few random items.
+FILTERS = st.one_of(
+    st.none(),
+    st.just({}),
+    CONDITIONS.map(lambda condition: dict([condition])),
+    CONDITIONS.map(lambda condition: dict([condition])),
+    st.lists(CONDITIONS, min_size=1, max_size=2).map(dict),
+)
 PREFIXES = st.lists(LABELS, max_size=2).map(tuple)
 PATTERNS = st.lists(st.sampled_from(["a", "b", "c", "*"]), max_size=2).map(tuple)
 DOORS = st.sampled_from(["batch", "abatch", "sync", "async"])
@@ -319,6 +326,9 @@ def _address(item: Item) -> tuple[tuple[str, ...], str]:
 
 TestStoreComparison = StoreComparison.TestCase
 TestStoreComparison.settings = settings(
-    max_examples=int(os.environ.get("LG_EXAMPLES", "40")), stateful_step_count=25, deadline=None,
-    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink], suppress_health_check=[HealthCheck.too_slow]
+    max_examples=int(os.environ.get("LG_EXAMPLES", "100")),
+    stateful_step_count=25,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+    suppress_health_check=[HealthCheck.too_slow],
 )
