@@ -1,4 +1,4 @@
-"""The ``memactor`` command: ``demo``, ``bench``, ``serve``, ``mcp`` and ``import-graph``.
+"""The ``memactor`` command: ``demo``, ``bench``, ``serve``, ``mcp``, ``import-graph`` and the operations.
 
 Each subcommand imports what it needs only when it runs, so ``import memactor`` stays light.
 """
@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["main"]
+
+# Subcommands run by `memactor.ops`: each registers its arguments in its own `_add_...` block below.
+_OPERATIONS = frozenset({"stats", "export", "import", "backup", "check", "search"})
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,7 +76,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_mcp(commands)
     _add_import_graph(commands)
+    _add_stats(commands)
     return parser
+
+
+def _add_target(command: Any) -> None:
+    # The operations commands that work on a file or on a running server take the same two ways to name it.
+    command.add_argument("path", nargs="?", default=None, help="the memory file (or give --url)")
+    command.add_argument("--url", default=None, help="a running `memactor serve` instead (token from MEMACTOR_TOKEN)")
+
+
+def _add_stats(commands: Any) -> None:
+    stats = commands.add_parser(
+        "stats", help="count records per store and namespace; file and WAL size, schema version, last writes"
+    )
+    _add_target(stats)
+    stats.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
 def _add_import_graph(commands: Any) -> None:
@@ -155,4 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve_command(args)
     if args.command == "import-graph":
         return _import_graph(args)
+    if args.command in _OPERATIONS:
+        from .ops.command import run
+
+        return run(args)
     return 2
