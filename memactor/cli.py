@@ -77,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_mcp(commands)
     _add_import_graph(commands)
     _add_stats(commands)
+    _add_export(commands)
     return parser
 
 
@@ -92,6 +93,12 @@ def _add_stats(commands: Any) -> None:
     )
     _add_target(stats)
     stats.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+
+def _add_export(commands: Any) -> None:
+    export = commands.add_parser("export", help="write every record and item as JSON lines (streamed)")
+    _add_target(export)
+    export.add_argument("-o", "--output", default=None, help="the JSONL file to write (default: stdout)")
 
 
 def _add_import_graph(commands: Any) -> None:

@@ -6,11 +6,14 @@ import argparse
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import anyio
 
 from ..errors import MemactorError
+from .export import export
+from .progress import Progress
 from .stats import collect, file_facts, render
 from .target import opened
 
@@ -26,7 +29,22 @@ async def _stats(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {"stats": _stats}
+async def _export(args: argparse.Namespace) -> int:
+    async with opened(args.path, args.url, readonly=True) as handle:
+        if args.output in (None, "-"):
+            with Progress("export", "records") as progress:
+                count = await export(handle, sys.stdout, progress)
+        else:
+            # Written beside the target and renamed at the end: an interrupted export leaves no half file.
+            partial = Path(f"{args.output}.partial")
+            with partial.open("w", encoding="utf-8") as out, Progress("export", "records") as progress:
+                count = await export(handle, out, progress)
+            partial.replace(args.output)
+    print(f"exported {count} records and items to {args.output or 'stdout'}", file=sys.stderr)
+    return 0
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {"stats": _stats, "export": _export}
 
 
 def run(args: argparse.Namespace) -> int:

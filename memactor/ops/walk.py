@@ -11,8 +11,9 @@ from .target import Handle
 
 __all__ = ["PAGE", "item_pages", "record_pages"]
 
-# Records or items per page: one short read transaction each (a stream reads a few pages per hop).
-PAGE = 1000
+# Records or items per page. A stream reads a few pages per hop, so one read holds at most ~1,000
+# records: memory stays bounded by that, whatever the size of the memory.
+PAGE = 200
 
 
 async def record_pages(handle: Handle, page: int = PAGE) -> AsyncIterator[list[Record]]:
