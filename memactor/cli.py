@@ -78,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_import_graph(commands)
     _add_stats(commands)
     _add_export(commands)
+    _add_import(commands)
     return parser
 
 
@@ -99,6 +100,15 @@ def _add_export(commands: Any) -> None:
     export = commands.add_parser("export", help="write every record and item as JSON lines (streamed)")
     _add_target(export)
     export.add_argument("-o", "--output", default=None, help="the JSONL file to write (default: stdout)")
+
+
+def _add_import(commands: Any) -> None:
+    load = commands.add_parser(
+        "import", help="write a JSONL file of `memactor export` into a memory (atomic batches; safe to re-run)"
+    )
+    load.add_argument("path", nargs="?", default=None, help="the memory file (or give --url)")
+    load.add_argument("file", help="the JSONL file")
+    load.add_argument("--url", default=None, help="a running `memactor serve` instead (token from MEMACTOR_TOKEN)")
 
 
 def _add_import_graph(commands: Any) -> None:

@@ -13,6 +13,7 @@ import anyio
 
 from ..errors import MemactorError
 from .export import export
+from .importer import import_lines
 from .progress import Progress
 from .stats import collect, file_facts, render
 from .target import opened
@@ -44,7 +45,24 @@ async def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {"stats": _stats, "export": _export}
+async def _import(args: argparse.Namespace) -> int:
+    with Path(args.file).open(encoding="utf-8") as lines:
+        async with opened(args.path, args.url, readonly=False) as handle:
+            with Progress("import", "lines") as progress:
+                done = await import_lines(handle, lines, progress)
+    print(
+        f"imported {done.records} records and {done.items} items from {args.file}"
+        + (f"; {done.items_present} items were there already" if done.items_present else ""),
+        file=sys.stderr,
+    )
+    return 0
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
+    "stats": _stats,
+    "export": _export,
+    "import": _import,
+}
 
 
 def run(args: argparse.Namespace) -> int:

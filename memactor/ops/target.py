@@ -35,7 +35,8 @@ async def opened(path: str | None, url: str | None, *, readonly: bool) -> AsyncI
     """Open the memory at ``path``, or connect to the server at ``url`` (exactly one of them).
 
     A file is opened read-only for commands that only read, so they run beside the file's writer; a
-    writing command opens it for writing, which a served file refuses (then use ``--url``).
+    writing command opens it for writing (creating it if missing), which a served file refuses (then use
+    ``--url``).
 
     Raises:
         InvalidInputError: neither or both given, or no file at ``path``.
@@ -48,5 +49,6 @@ async def opened(path: str | None, url: str | None, *, readonly: bool) -> AsyncI
             yield remote
         return
     assert path is not None
-    async with Memory(existing_file(path), readonly=readonly) as memory:
+    # A writing command may create the file (importing into a new memory); a reading one needs it there.
+    async with Memory(existing_file(path) if readonly else path, readonly=readonly) as memory:
         yield memory
