@@ -79,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_stats(commands)
     _add_export(commands)
     _add_import(commands)
+    _add_backup(commands)
     return parser
 
 
@@ -109,6 +110,13 @@ def _add_import(commands: Any) -> None:
     load.add_argument("path", nargs="?", default=None, help="the memory file (or give --url)")
     load.add_argument("file", help="the JSONL file")
     load.add_argument("--url", default=None, help="a running `memactor serve` instead (token from MEMACTOR_TOKEN)")
+
+
+def _add_backup(commands: Any) -> None:
+    copy = commands.add_parser("backup", help="copy a live memory file consistently while agents write")
+    copy.add_argument("path", help="the memory file")
+    copy.add_argument("dest", help="the copy to write")
+    copy.add_argument("--force", action="store_true", help="replace DEST if it exists")
 
 
 def _add_import_graph(commands: Any) -> None:

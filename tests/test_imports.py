@@ -61,7 +61,7 @@ LAYERS: list[set[str]] = [
     {"net.client", "net.server"},
     {"net.daemon", "demo.run", "mcp.params", "mcp.graph", "mcp.refschema", "ops.progress", "ops.jsonl", "ops.target"},
     {"ops.walk"},
-    {"net.autostart", "mcp.auth", "mcp.errors", "mcp.render", "ops.stats", "ops.export", "ops.importer"},
+    {"net.autostart", "mcp.auth", "mcp.errors", "mcp.render", "ops.stats", "ops.export", "ops.importer", "ops.backup"},
     {"mcp.guard", "mcp.reads", "mcp.reference"},
     {"mcp.tools"},
     {"mcp.command"},

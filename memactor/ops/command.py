@@ -12,6 +12,7 @@ from typing import Any
 import anyio
 
 from ..errors import MemactorError
+from .backup import backup
 from .export import export
 from .importer import import_lines
 from .progress import Progress
@@ -58,10 +59,17 @@ async def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _backup(args: argparse.Namespace) -> int:
+    pages = backup(args.path, args.dest, force=args.force)
+    print(f"backed up {args.path} to {args.dest} ({pages} pages, as of one commit)", file=sys.stderr)
+    return 0
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
     "stats": _stats,
     "export": _export,
     "import": _import,
+    "backup": _backup,
 }
 
 

@@ -46,6 +46,11 @@ class Progress:
             self._bar = tqdm(desc=self._label, unit=f" {self._unit}", total=self._total, file=self._stream)
         return self
 
+    @property
+    def done(self) -> int:
+        """Units done so far."""
+        return self._done
+
     def advance(self, amount: int) -> None:
         """Record ``amount`` more units done."""
         self._done += amount
