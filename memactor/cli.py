@@ -80,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_export(commands)
     _add_import(commands)
     _add_backup(commands)
+    _add_check(commands)
     return parser
 
 
@@ -117,6 +118,13 @@ def _add_backup(commands: Any) -> None:
     copy.add_argument("path", help="the memory file")
     copy.add_argument("dest", help="the copy to write")
     copy.add_argument("--force", action="store_true", help="replace DEST if it exists")
+
+
+def _add_check(commands: Any) -> None:
+    check = commands.add_parser(
+        "check", help="integrity, schema version, text indexes, orphaned citations (exit 1 when not clean)"
+    )
+    check.add_argument("path", help="the memory file")
 
 
 def _add_import_graph(commands: Any) -> None:

@@ -62,6 +62,7 @@ LAYERS: list[set[str]] = [
     {"net.daemon", "demo.run", "mcp.params", "mcp.graph", "mcp.refschema", "ops.progress", "ops.jsonl", "ops.target"},
     {"ops.walk"},
     {"net.autostart", "mcp.auth", "mcp.errors", "mcp.render", "ops.stats", "ops.export", "ops.importer", "ops.backup"},
+    {"ops.check"},
     {"mcp.guard", "mcp.reads", "mcp.reference"},
     {"mcp.tools"},
     {"mcp.command"},

@@ -13,6 +13,7 @@ import anyio
 
 from ..errors import MemactorError
 from .backup import backup
+from .check import check
 from .export import export
 from .importer import import_lines
 from .progress import Progress
@@ -65,11 +66,20 @@ async def _backup(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _check(args: argparse.Namespace) -> int:
+    found = check(args.path)
+    for problem in found:
+        print(problem)
+    print(f"{args.path}: {len(found)} problems" if found else f"{args.path}: ok")
+    return 1 if found else 0
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
     "stats": _stats,
     "export": _export,
     "import": _import,
     "backup": _backup,
+    "check": _check,
 }
 
 
