@@ -81,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_import(commands)
     _add_backup(commands)
     _add_check(commands)
+    _add_search(commands)
     return parser
 
 
@@ -125,6 +126,23 @@ def _add_check(commands: Any) -> None:
         "check", help="integrity, schema version, text indexes, orphaned citations (exit 1 when not clean)"
     )
     check.add_argument("path", help="the memory file")
+
+
+def _add_search(commands: Any) -> None:
+    find = commands.add_parser("search", help="find records (or items) by text, best first")
+    find.add_argument("path", nargs="?", default=None, help="the memory file (or give --url)")
+    find.add_argument("text", help="free text; empty for the newest records")
+    find.add_argument("--url", default=None, help="a running `memactor serve` instead (token from MEMACTOR_TOKEN)")
+    find.add_argument(
+        "--kind",
+        action="append",
+        choices=("episode", "fact", "skill", "item"),
+        help="search only this kind (repeatable; default: episodes, facts and skills)",
+    )
+    find.add_argument("--agent-id", default=None, help="only records of this agent")
+    find.add_argument("--namespace", default=None, help="only this namespace (items: this prefix, labels joined by .)")
+    find.add_argument("--limit", type=int, default=10, help="at most this many results (default 10)")
+    find.add_argument("--json", action="store_true", help="one JSON object per result")
 
 
 def _add_import_graph(commands: Any) -> None:

@@ -17,6 +17,8 @@ from .check import check
 from .export import export
 from .importer import import_lines
 from .progress import Progress
+from .search import RECORD_KINDS, search
+from .search import render as render_hits
 from .stats import collect, file_facts, render
 from .target import opened
 
@@ -74,12 +76,22 @@ async def _check(args: argparse.Namespace) -> int:
     return 1 if found else 0
 
 
+async def _search(args: argparse.Namespace) -> int:
+    kinds = args.kind or list(RECORD_KINDS)
+    async with opened(args.path, args.url, readonly=True) as handle:
+        found = await search(handle, args.text, kinds, args.namespace, args.agent_id, args.limit)
+    if found:
+        print(render_hits(found, args.json))
+    return 0
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
     "stats": _stats,
     "export": _export,
     "import": _import,
     "backup": _backup,
     "check": _check,
+    "search": _search,
 }
 
 
