@@ -1,4 +1,4 @@
-"""The ``memactor`` command: ``demo``, ``bench``, ``serve``, ``mcp`` and ``import-graph``.
+"""The ``memactor`` command: ``demo``, ``bench``, ``serve``, ``mcp``, ``import-graph`` and the operations.
 
 Each subcommand imports what it needs only when it runs, so ``import memactor`` stays light.
 """
@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["main"]
+
+# Subcommands run by `memactor.ops`: each registers its arguments in its own `_add_...` block below.
+_OPERATIONS = frozenset({"stats", "export", "import", "backup", "check", "search"})
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,7 +76,73 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_mcp(commands)
     _add_import_graph(commands)
+    _add_stats(commands)
+    _add_export(commands)
+    _add_import(commands)
+    _add_backup(commands)
+    _add_check(commands)
+    _add_search(commands)
     return parser
+
+
+def _add_target(command: Any) -> None:
+    # The operations commands that work on a file or on a running server take the same two ways to name it.
+    command.add_argument("path", nargs="?", default=None, help="the memory file (or give --url)")
+    command.add_argument("--url", default=None, help="a running `memactor serve` instead (token from MEMACTOR_TOKEN)")
+
+
+def _add_stats(commands: Any) -> None:
+    stats = commands.add_parser(
+        "stats", help="count records per store and namespace; file and WAL size, schema version, last writes"
+    )
+    _add_target(stats)
+    stats.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+
+def _add_export(commands: Any) -> None:
+    export = commands.add_parser("export", help="write every record and item as JSON lines (streamed)")
+    _add_target(export)
+    export.add_argument("-o", "--output", default=None, help="the JSONL file to write (default: stdout)")
+
+
+def _add_import(commands: Any) -> None:
+    load = commands.add_parser(
+        "import", help="write a JSONL file of `memactor export` into a memory (atomic batches; safe to re-run)"
+    )
+    load.add_argument("path", nargs="?", default=None, help="the memory file (or give --url)")
+    load.add_argument("file", help="the JSONL file")
+    load.add_argument("--url", default=None, help="a running `memactor serve` instead (token from MEMACTOR_TOKEN)")
+
+
+def _add_backup(commands: Any) -> None:
+    copy = commands.add_parser("backup", help="copy a live memory file consistently while agents write")
+    copy.add_argument("path", help="the memory file")
+    copy.add_argument("dest", help="the copy to write")
+    copy.add_argument("--force", action="store_true", help="replace DEST if it exists")
+
+
+def _add_check(commands: Any) -> None:
+    check = commands.add_parser(
+        "check", help="integrity, schema version, text indexes, orphaned citations (exit 1 when not clean)"
+    )
+    check.add_argument("path", help="the memory file")
+
+
+def _add_search(commands: Any) -> None:
+    find = commands.add_parser("search", help="find records (or items) by text, best first")
+    find.add_argument("path", nargs="?", default=None, help="the memory file (or give --url)")
+    find.add_argument("text", help="free text; empty for the newest records")
+    find.add_argument("--url", default=None, help="a running `memactor serve` instead (token from MEMACTOR_TOKEN)")
+    find.add_argument(
+        "--kind",
+        action="append",
+        choices=("episode", "fact", "skill", "item"),
+        help="search only this kind (repeatable; default: episodes, facts and skills)",
+    )
+    find.add_argument("--agent-id", default=None, help="only records of this agent")
+    find.add_argument("--namespace", default=None, help="only this namespace (items: this prefix, labels joined by .)")
+    find.add_argument("--limit", type=int, default=10, help="at most this many results (default 10)")
+    find.add_argument("--json", action="store_true", help="one JSON object per result")
 
 
 def _add_import_graph(commands: Any) -> None:
@@ -155,4 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve_command(args)
     if args.command == "import-graph":
         return _import_graph(args)
+    if args.command in _OPERATIONS:
+        from .ops.command import run
+
+        return run(args)
     return 2
