@@ -169,14 +169,19 @@ class SetEmbedder:
     """Record which embedder makes this file's vectors, or check that it is the one recorded.
 
     Returns None. Refused with `EmbedderMismatchError` if the file records another name or dimension.
+    With ``check_only`` nothing is recorded (a file that records none passes): what a read-only token
+    may send.
     """
 
     name: str
     dim: int
+    check_only: bool = False
 
     def __post_init__(self) -> None:
         check_text("embedder name", self.name, required=True)
         check_int("embedder dim", self.dim, low=1, high=65_536)
+        if type(self.check_only) is not bool:
+            raise InvalidInputError(f"check_only must be a bool, not {self.check_only!r}")
 
 
 @dataclass(frozen=True, slots=True)

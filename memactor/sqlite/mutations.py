@@ -88,8 +88,8 @@ def apply_command(conn: sqlite3.Connection, command: Command, quota: Quota | Non
             return _record_use(conn, command)
         case Batch(commands=commands):
             return _batch(conn, commands, quota)
-        case SetEmbedder(name=name, dim=dim):
-            return set_embedder(conn, name, dim)
+        case SetEmbedder(name=name, dim=dim, check_only=check_only):
+            return set_embedder(conn, name, dim, record=not check_only)
         case SetQuota(max_size=max_size):
             return _set_quota(conn, quota, max_size)
         case Ping():

@@ -26,14 +26,22 @@ def read_embedder(conn: sqlite3.Connection) -> tuple[str, int] | None:
     return rows["embedder_name"], int(rows["embedder_dim"])
 
 
-def set_embedder(conn: sqlite3.Connection, name: str, dim: int) -> None:
+def set_embedder(conn: sqlite3.Connection, name: str, dim: int, *, record: bool = True) -> None:
     """Record ``name`` and ``dim`` as the file's embedder on first use; afterwards, check they are the same.
+
+    Args:
+        conn: The writer's connection, in its transaction.
+        name: The embedder's name.
+        dim: Its dimension.
+        record: Record them if the file records none yet (False: only check).
 
     Raises:
         EmbedderMismatchError: the file records another embedder.
     """
     stored = read_embedder(conn)
     if stored is None:
+        if not record:
+            return
         conn.executemany(
             "INSERT INTO meta (key, value) VALUES (?, ?)", [("embedder_name", name), ("embedder_dim", str(dim))]
         )

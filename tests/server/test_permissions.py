@@ -29,6 +29,7 @@ from memactor.model.commands import (
     Ping,
     PutItem,
     RecordUse,
+    SetEmbedder,
     SetQuota,
     SweepItems,
     TouchItems,
@@ -58,11 +59,13 @@ TARGETS = {"in scope": "team-a", "out of scope": "team-b"}
 
 # Outcomes. "absent": answered exactly as for an id that exists nowhere (NotFoundError, False, nothing found).
 OK, ABSENT, READONLY, DENIED, CONFLICT, REDACTED = "ok", "absent", "read-only", "denied", "conflict", "redacted"
+MISMATCH = "mismatch"
 _RAISED = {
     memactor.ReadOnlyError: READONLY,
     memactor.AccessDeniedError: DENIED,
     memactor.NotFoundError: ABSENT,
     memactor.ConflictError: CONFLICT,
+    memactor.EmbedderMismatchError: MISMATCH,
 }
 
 
@@ -206,6 +209,24 @@ COMMAND_ROWS: dict[type[Any], dict[str, Case]] = {
     },
     Ping: {
         "ping": Case(_ping, EVERYONE),
+    },
+    # Recording the file's embedder is a write any writing token may make (the first one sets it for
+    # all); checking it writes nothing, so every token may. The unrestricted token runs first and records.
+    SetEmbedder: {
+        "record the embedder": Case(
+            lambda m, t: _done(m.execute(SetEmbedder("hash-v1-256-0.5", 256))),
+            {"unrestricted": OK, "read-only": READONLY, "scoped": OK, "read-only scoped": READONLY},
+        ),
+        "check the embedder": Case(
+            lambda m, t: _done(m.execute(SetEmbedder("hash-v1-256-0.5", 256, check_only=True))), EVERYONE
+        ),
+        "record another embedder": Case(
+            lambda m, t: _done(m.execute(SetEmbedder("other", 256))),
+            {"unrestricted": MISMATCH, "read-only": READONLY, "scoped": MISMATCH, "read-only scoped": READONLY},
+        ),
+        "check another embedder": Case(
+            lambda m, t: _done(m.execute(SetEmbedder("other", 256, check_only=True))), dict.fromkeys(SECRETS, MISMATCH)
+        ),
     },
     PutItem: {
         "put over the target's item": Case(
