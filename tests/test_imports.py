@@ -43,7 +43,7 @@ LAYERS: list[set[str]] = [
     {"model.records", "model.filters"},
     {"model.commands", "model.ranking"},
     {"codec", "model.queries", "embed.protocol"},
-    {"embed.adapters", "embed.coalesce"},
+    {"embed.adapters", "embed.coalesce", "embed.openai_compat"},
     {"sqlite.itemschema", "sqlite.fts", "sqlite.textindex"},
     {"sqlite.schema", "sqlite.rows", "sqlite.failures", "sqlite.filelock", "sqlite.items"},
     {"sqlite.itemread", "sqlite.vectors", "sqlite.vsearch"},
