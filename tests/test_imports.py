@@ -44,6 +44,7 @@ LAYERS: list[set[str]] = [
     {"model.commands", "model.ranking"},
     {"codec", "model.queries", "embed.protocol"},
     {"embed.adapters", "embed.coalesce", "embed.openai_compat"},
+    {"embed.spec"},
     {"sqlite.itemschema", "sqlite.fts", "sqlite.textindex"},
     {"sqlite.schema", "sqlite.rows", "sqlite.failures", "sqlite.filelock", "sqlite.items"},
     {"sqlite.itemread", "sqlite.vectors", "sqlite.vsearch"},
