@@ -13,7 +13,7 @@ from typing import Any, TypeAlias
 from ..errors import InvalidInputError
 from .itemops import DeleteItem, PutItem, SweepItems, TouchItems
 from .records import RECORD_TYPES, SYSTEM_FIELDS, Record
-from .validate import check_float, check_id, check_int, check_metadata, check_text
+from .validate import check_float, check_id, check_id_tuple, check_int, check_metadata, check_text
 
 __all__ = [
     "AddRecords",
@@ -25,6 +25,7 @@ __all__ = [
     "PutItem",
     "RecordUse",
     "SetEmbedder",
+    "StoreVectors",
     "SetQuota",
     "SweepItems",
     "TouchItems",
@@ -185,6 +186,33 @@ class SetEmbedder:
 
 
 @dataclass(frozen=True, slots=True)
+class StoreVectors:
+    """Store (or replace) the vectors of existing records, each only if still at the version it was embedded from.
+
+    Returns the ids whose vector was stored, in order. A record deleted or changed since it was read is
+    skipped: its vector would be of a text it no longer has (a text change carried its own vector, or
+    dropped the old one). What ``memactor reindex`` sends.
+    """
+
+    kind: str
+    ids: tuple[str, ...]
+    versions: tuple[int, ...]
+    vectors: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        check_kind(self.kind)
+        check_id_tuple("StoreVectors.ids", self.ids)
+        if not self.ids or not len(self.ids) == len(self.versions) == len(self.vectors):
+            raise InvalidInputError("StoreVectors needs one version and one vector per id, and at least one id")
+        if not isinstance(self.versions, tuple) or not isinstance(self.vectors, tuple):
+            raise InvalidInputError("StoreVectors.versions and .vectors must be tuples")
+        for version in self.versions:
+            check_int("StoreVectors version", version, low=1)
+        for vector in self.vectors:
+            check_vector("StoreVectors vector", vector)
+
+
+@dataclass(frozen=True, slots=True)
 class Ping:
     """Do nothing in a transaction of its own; answers once the writer is alive and caught up."""
 
@@ -205,4 +233,5 @@ Command: TypeAlias = (
     | TouchItems
     | SweepItems
     | SetEmbedder
+    | StoreVectors
 )

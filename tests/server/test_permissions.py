@@ -31,6 +31,7 @@ from memactor.model.commands import (
     RecordUse,
     SetEmbedder,
     SetQuota,
+    StoreVectors,
     SweepItems,
     TouchItems,
     UpdateRecord,
@@ -162,6 +163,13 @@ async def _batch_items(m: memactor.RemoteMemory, t: Target) -> str:
     return OK
 
 
+async def _store_vector(m: memactor.RemoteMemory, t: Target) -> str:
+    # The file needs an embedder first; checking it is all a read-only token may do, and passes on none.
+    await m.execute(SetEmbedder("tiny", 2, check_only=m.readonly))
+    stored = await m.execute(StoreVectors("episode", (t.episode,), (1,), (bytes(8),)))
+    return OK if stored == [t.episode] else ABSENT
+
+
 async def _listed(m: memactor.RemoteMemory, t: Target) -> str:
     return _found(t.item[0] in await m.items.list_namespaces(limit=10_000))
 
@@ -245,6 +253,10 @@ COMMAND_ROWS: dict[type[Any], dict[str, Case]] = {
     },
     SweepItems: {
         "sweep expired items": Case(_sweep, ADMIN_ONLY),
+    },
+    # It names records by id in any namespace, so only an unrestricted token (what `reindex` uses).
+    StoreVectors: {
+        "store a record's vector": Case(_store_vector, ADMIN_ONLY),
     },
 }
 
