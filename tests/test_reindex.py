@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
@@ -118,3 +121,34 @@ def test_store_vectors_travels_the_wire_and_refuses_bad_input() -> None:
         fields = {"kind": "fact", "ids": command.ids, "versions": command.versions, "vectors": command.vectors}
         with pytest.raises(memactor.InvalidInputError):
             StoreVectors(**(fields | bad))  # type: ignore[arg-type]
+
+
+async def test_on_a_terminal_the_command_shows_a_progress_bar(place: Path) -> None:
+    db_path = place / "memory.db"
+    await _written_without_vectors(db_path, facts=5)
+    leader, follower = os.openpty()  # stderr a terminal, as when a person runs it
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))  # a new pty is 0 columns wide
+    try:
+        env = {**os.environ, "PYTHONPATH": str(CHECKOUT)}
+        command = [sys.executable, "-m", "memactor", "reindex", str(db_path), "--embedder", "hash"]
+        done = subprocess.run(
+            command, stderr=follower, capture_output=False, stdout=subprocess.PIPE, env=env, timeout=120
+        )
+        os.close(follower)
+        follower = -1
+        shown = b""
+        while chunk := _read(leader):
+            shown += chunk
+    finally:
+        os.close(leader)
+        if follower >= 0:
+            os.close(follower)
+    assert done.returncode == 0
+    assert b"reindex: 100%" in shown and b"7/7" in shown and b"records to embed" not in shown
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # EIO: the terminal's other end is closed and everything was read
+        return b""
