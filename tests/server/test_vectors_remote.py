@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 import memactor
@@ -73,3 +74,21 @@ async def test_a_read_only_token_checks_the_embedder_and_records_none(db_path: P
         async with open_memory(db_path, embedder=HashEmbedder(), readonly=True):
             pass
     assert set(vector_rows(db_path)) == {fact}
+
+
+async def test_connect_sync_takes_the_embedder(db_path: Path) -> None:
+    socket_dir = Path(tempfile.mkdtemp(prefix="mav-", dir="/tmp"))
+
+    def blocking(url: str) -> list[str]:
+        with memactor.connect_sync(url, token=_WRITER, embedder=HashEmbedder()) as mem:
+            mem.facts.add(Fact("the deployment failed: health check timed out"))
+            return [hit.record.content for hit in mem.facts.search("healthcheck timeout", mode="vector", limit=1)]
+
+    try:
+        async with memactor.open(db_path, durability="normal") as served:
+            async with serving(served, f"unix://{socket_dir}/s.sock", tokens=_TOKENS) as server:
+                found = await anyio.to_thread.run_sync(blocking, server.url)
+    finally:
+        shutil.rmtree(socket_dir, ignore_errors=True)
+    assert found == ["the deployment failed: health check timed out"]
+    assert len(vector_rows(db_path)) == 1
