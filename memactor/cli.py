@@ -1,4 +1,4 @@
-"""The ``memactor`` command: ``demo``, ``bench``, ``serve``, ``mcp``, ``import-graph`` and the operations.
+"""The ``memactor`` command: ``demo``, ``bench``, ``serve``, ``mcp``, ``reindex``, ``import-graph`` and the operations.
 
 Each subcommand imports what it needs only when it runs, so ``import memactor`` stays light.
 """
@@ -75,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
         "it cannot start (3: the file is already open for writing by another process)",
     )
     _add_mcp(commands)
+    _add_reindex(commands)
     _add_import_graph(commands)
     _add_stats(commands)
     _add_export(commands)
@@ -168,6 +169,23 @@ def _import_graph(args: argparse.Namespace) -> int:
     return import_command(args)
 
 
+def _add_reindex(commands: Any) -> None:
+    reindex = commands.add_parser(
+        "reindex", help="give a file's records their vectors (those without one, or --all); resumable"
+    )
+    reindex.add_argument("path", help="the memory file")
+    reindex.add_argument(
+        "--embedder",
+        required=True,
+        metavar="SPEC",
+        help="hash, hash:DIM, or openai:BASE_URL:MODEL (key from MEMACTOR_EMBEDDER_KEY or OPENAI_API_KEY)",
+    )
+    reindex.add_argument("--batch", type=int, default=64, help="records per embedding call and write (default 64)")
+    reindex.add_argument(
+        "--all", dest="every", action="store_true", help="re-embed every record, not only those without a vector"
+    )
+
+
 def _add_mcp(commands: Any) -> None:
     # Options are registered by memactor.mcp only when that subcommand runs: its SDK is an optional extra.
     commands.add_parser(
@@ -228,4 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .ops.command import run
 
         return run(args)
+    if args.command == "reindex":
+        from .net.reindexcmd import reindex_command
+
+        return reindex_command(args)
     return 2

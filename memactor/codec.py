@@ -26,6 +26,7 @@ from .model.commands import (
     RecordUse,
     SetEmbedder,
     SetQuota,
+    StoreVectors,
     SweepItems,
     TouchItems,
     UpdateRecord,
@@ -48,6 +49,7 @@ _COMMAND_TAGS: dict[type[Any], int] = {
     TouchItems: 10,
     SweepItems: 11,
     SetEmbedder: 12,
+    StoreVectors: 13,
 }
 _RECORD_TAGS: dict[type[Any], int] = {Episode: 1, Fact: 2, Skill: 3}
 _COMMAND_TYPES = {tag: cls for cls, tag in _COMMAND_TAGS.items()}

@@ -17,6 +17,8 @@
     │   └── StorageFullError     Raised when the quota (`max_size`) or the disk is full.
     ├── CodecError           Raised for bytes that do not decode to a command (also a ValueError).
     ├── SchemaError          Raised when the file was written by a newer schema.
+    ├── EmbedderMismatchError  Raised when the file's vectors were made by another embedder.
+    ├── EmbedderError        Raised when an embedder (an HTTP endpoint, say) failed to make vectors.
     └── UnsupportedBackendError  Raised when memactor is started on an event loop other than asyncio.
 
 Cancellation is never wrapped: a cancelled caller sees its event loop's own cancellation exception.
@@ -30,6 +32,7 @@ __all__ = [
     "ClosedError",
     "CodecError",
     "CommandError",
+    "EmbedderError",
     "EmbedderMismatchError",
     "ConflictError",
     "ConnectionLostError",
@@ -124,3 +127,10 @@ class UnsupportedBackendError(MemactorError):
 
 class EmbedderMismatchError(MemactorError):
     """The memory file's vectors were made by another embedder (name or dimension) than the one given."""
+
+
+class EmbedderError(MemactorError):
+    """An embedder failed to make vectors (an endpoint refused, did not answer, or answered wrongly).
+
+    The message says what to check; it never contains the endpoint's API key.
+    """

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,6 +20,15 @@ from memactor.model.commands import AddRecords
 from memactor.sqlite.vsearch import VectorCache
 
 pytestmark = pytest.mark.anyio
+
+# How a test opens a handle: `memactor.open` here; tests/server/test_vectors_remote.py runs the same tests
+# through a server and `memactor.connect`, with the embedder in the client.
+Opener = Callable[..., AbstractAsyncContextManager[Any]]
+
+
+@pytest.fixture
+def open_memory() -> Opener:
+    return memactor.open
 
 
 def vector_rows(path: Path) -> dict[str, bytes]:
@@ -57,23 +69,23 @@ def same(stored: bytes, text: str) -> bool:
     return bool(np.allclose(np.frombuffer(stored, "<f4"), np.frombuffer(embedded(text), "<f4"), atol=1e-6))
 
 
-async def test_the_file_records_its_embedder_and_refuses_another(db_path: Path) -> None:
-    async with memactor.open(db_path, embedder=HashEmbedder()) as mem:
+async def test_the_file_records_its_embedder_and_refuses_another(db_path: Path, open_memory: Opener) -> None:
+    async with open_memory(db_path, embedder=HashEmbedder()) as mem:
         await mem.facts.add(Fact("the rollout failed"))
     for other in (HashEmbedder(dim=128), CallableEmbedder(lambda texts: np.zeros((len(texts), 256)), "other", 256)):
         for readonly in (False, True):
             with pytest.raises(EmbedderMismatchError, match=r"made by embedder 'hash-v1-256-0.5' \(dim 256\)"):
-                async with memactor.open(db_path, embedder=other, readonly=readonly):
+                async with open_memory(db_path, embedder=other, readonly=readonly):
                     pass
     # The refused handles released the file: the right embedder opens it.
-    async with memactor.open(db_path, embedder=HashEmbedder()) as mem:
+    async with open_memory(db_path, embedder=HashEmbedder()) as mem:
         assert len(await mem.facts.search("rollout", mode="vector")) == 1
 
 
-async def test_without_an_embedder_a_file_with_vectors_is_text_only(db_path: Path) -> None:
-    async with memactor.open(db_path, embedder=HashEmbedder()) as mem:
+async def test_without_an_embedder_a_file_with_vectors_is_text_only(db_path: Path, open_memory: Opener) -> None:
+    async with open_memory(db_path, embedder=HashEmbedder()) as mem:
         with_vector = await mem.facts.add(Fact("the rollout failed"))
-    async with memactor.open(db_path) as mem:
+    async with open_memory(db_path) as mem:
         hits = await mem.facts.search("rollout")
         assert [hit.record.id for hit in hits] == [with_vector] and hits[0].similarity is None
         without = await mem.facts.add(Fact("the rollout worked"))
@@ -83,14 +95,14 @@ async def test_without_an_embedder_a_file_with_vectors_is_text_only(db_path: Pat
         with pytest.raises(InvalidInputError, match="mode must be one of"):
             await mem.facts.search("rollout", mode="semantic")
     assert set(vector_rows(db_path)) == {with_vector}
-    async with memactor.open(db_path, embedder=HashEmbedder()) as mem:
+    async with open_memory(db_path, embedder=HashEmbedder()) as mem:
         found = await mem.facts.search("rollout", mode="vector")
         assert [hit.record.id for hit in found] == [with_vector]  # the record written without one has none
         assert {hit.record.id for hit in await mem.facts.search("rollout", mode="hybrid")} == {with_vector, without}
 
 
-async def test_vectors_are_stored_with_their_records(db_path: Path) -> None:
-    async with memactor.open(db_path, embedder=HashEmbedder()) as mem:
+async def test_vectors_are_stored_with_their_records(db_path: Path, open_memory: Opener) -> None:
+    async with open_memory(db_path, embedder=HashEmbedder()) as mem:
         episode = Episode("deploy the api", steps=("build", "push"), outcome="health check timed out")
         await mem.episodes.add(episode)
         await mem.facts.add_many([Fact("alpha"), Fact("beta")])
@@ -104,14 +116,14 @@ async def test_vectors_are_stored_with_their_records(db_path: Path) -> None:
     assert len(stored) == 4 and batched not in stored  # a batch's adds carry no vectors (documented)
 
 
-async def test_concurrent_adds_share_few_embedding_calls(db_path: Path) -> None:
+async def test_concurrent_adds_share_few_embedding_calls(db_path: Path, open_memory: Opener) -> None:
     calls: list[int] = []
 
     def embed(texts: list[str]) -> np.ndarray:
         calls.append(len(texts))
         return HashEmbedder().embed(texts)
 
-    async with memactor.open(db_path, embedder=CallableEmbedder(embed, "counted", 256)) as mem:
+    async with open_memory(db_path, embedder=CallableEmbedder(embed, "counted", 256)) as mem:
         calls.clear()
         ids = await asyncio.gather(*(mem.facts.add(Fact(f"agent {i} learned fact {i}")) for i in range(64)))
         assert sum(calls) == 64 and len(calls) <= 2, calls
@@ -119,8 +131,8 @@ async def test_concurrent_adds_share_few_embedding_calls(db_path: Path) -> None:
     assert all(same(stored[record_id], f"agent {i} learned fact {i}") for i, record_id in enumerate(ids))
 
 
-async def test_search_sees_exactly_the_current_vectors(db_path: Path) -> None:
-    async with memactor.open(db_path, embedder=HashEmbedder()) as mem:
+async def test_search_sees_exactly_the_current_vectors(db_path: Path, open_memory: Opener) -> None:
+    async with open_memory(db_path, embedder=HashEmbedder()) as mem:
         first = await mem.facts.add(Fact("kubernetes pod evicted for memory"))
         await mem.facts.add(Fact("unrelated note about lunch"))
 
@@ -144,8 +156,8 @@ async def test_search_sees_exactly_the_current_vectors(db_path: Path) -> None:
     assert orphan_vectors(db_path) == 0
 
 
-async def test_an_update_pinned_to_a_stale_version_is_refused(db_path: Path) -> None:
-    async with memactor.open(db_path, embedder=HashEmbedder()) as mem:
+async def test_an_update_pinned_to_a_stale_version_is_refused(db_path: Path, open_memory: Opener) -> None:
+    async with open_memory(db_path, embedder=HashEmbedder()) as mem:
         fact = await mem.facts.add(Fact("one"))
         await mem.facts.update(fact, content="two")
         with pytest.raises(ConflictError, match="version 2, not 1"):
@@ -153,8 +165,8 @@ async def test_an_update_pinned_to_a_stale_version_is_refused(db_path: Path) -> 
     assert same(vector_rows(db_path)[fact], "two")
 
 
-async def test_filters_apply_before_ranking(db_path: Path) -> None:
-    async with memactor.open(db_path, embedder=HashEmbedder()) as mem:
+async def test_filters_apply_before_ranking(db_path: Path, open_memory: Opener) -> None:
+    async with open_memory(db_path, embedder=HashEmbedder()) as mem:
         await mem.facts.add_many([Fact("disk full on the build server", namespace="b") for _ in range(30)])
         wanted = await mem.facts.add(Fact("disk almost full", namespace="a"))
         for mode in ("vector", "hybrid"):
@@ -185,8 +197,8 @@ async def _fill(path: Path, count: int) -> None:
         await mem.facts.add_many([Fact(f"fact number {i}") for i in range(count)])
 
 
-async def test_a_vector_of_the_wrong_size_is_refused_alone(db_path: Path) -> None:
-    async with memactor.open(db_path, embedder=HashEmbedder()) as mem:
+async def test_a_vector_of_the_wrong_size_is_refused_alone(db_path: Path, open_memory: Opener) -> None:
+    async with open_memory(db_path, embedder=HashEmbedder()) as mem:
         good = Fact("good")
         bad = Fact("bad")
         results = await asyncio.gather(

@@ -6,6 +6,7 @@ May import `memactor.errors` and `memactor.model`; nothing here knows the actor,
 """
 
 from .adapters import CallableEmbedder, HashEmbedder
+from .openai_compat import OpenAIEmbedder
 from .protocol import Embedder, check_embedder, record_text
 
-__all__ = ["CallableEmbedder", "Embedder", "HashEmbedder", "check_embedder", "record_text"]
+__all__ = ["CallableEmbedder", "Embedder", "HashEmbedder", "OpenAIEmbedder", "check_embedder", "record_text"]

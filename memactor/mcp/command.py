@@ -20,6 +20,8 @@ from typing import Any
 import anyio
 from mcp.server.auth.settings import AuthSettings
 
+from ..embed.protocol import Embedder
+from ..embed.spec import SPEC_HELP, embedder_from_spec
 from ..errors import InvalidInputError, MemactorError
 from ..net.autostart import connect_or_start
 from ..net.client import RemoteMemory, connect
@@ -63,16 +65,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="native: memactor's memory tools (default); reference: the knowledge-graph tools of "
         "@modelcontextprotocol/server-memory, as a drop-in that many clients can share",
     )
+    parser.add_argument(
+        "--embedder",
+        default=None,
+        metavar="SPEC",
+        help=f"recall by meaning too (hybrid search); the vectors are made in this process. SPEC: {SPEC_HELP}",
+    )
     parser.add_argument("--token-file", action="append", help="--http: a file of token specs, as for serve")
     parser.add_argument("--token-env", action="append", metavar="VAR", help="--http: a variable of token specs")
     parser.add_argument("--token", action="append", help="--http: NAME:SECRET[:ro][:NS1,NS2] (visible in ps)")
 
 
 @asynccontextmanager
-async def _open_handle(args: argparse.Namespace) -> AsyncIterator[RemoteMemory]:
-    """The handle the tools use, open for the duration of the block."""
+async def _open_handle(args: argparse.Namespace, embedder: Embedder | None = None) -> AsyncIterator[RemoteMemory]:
+    """The handle the tools use, open for the duration of the block, making vectors with ``embedder``."""
     if args.url is not None:
-        async with connect(args.url) as remote:
+        async with connect(args.url, embedder=embedder) as remote:
             yield remote
         return
     path = Path(args.path) if args.path is not None else default_path()
@@ -81,7 +89,7 @@ async def _open_handle(args: argparse.Namespace) -> AsyncIterator[RemoteMemory]:
     # file's one `memactor serve` (started on demand, leaving once idle) so that there is one writer. Reads go
     # to the file directly (`local_reads`): recalls are faster that way (`python -m bench.mcp_bench`), and reads
     # still see every write acknowledged before them.
-    async with await connect_or_start(path, local_reads=True) as remote:
+    async with await connect_or_start(path, local_reads=True, embedder=embedder) as remote:
         yield remote
 
 
@@ -114,7 +122,9 @@ def _auth(args: argparse.Namespace, host: str, port: int, loopback: bool) -> dic
 async def _serve(args: argparse.Namespace) -> None:
     http = _address(args.http, args.allow_remote) if args.http else None
     auth = _auth(args, *http) if http else {}
-    async with _open_handle(args) as handle:
+    # Built in a thread: an HTTP embedder asks its endpoint for the dimension.
+    embedder = None if args.embedder is None else await anyio.to_thread.run_sync(embedder_from_spec, args.embedder)
+    async with _open_handle(args, embedder) as handle:
         if args.tools == "reference":
             server = build_reference_server(handle, namespace=args.namespace, **auth)
         else:

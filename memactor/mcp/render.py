@@ -98,6 +98,8 @@ def hit_view(hit: Hit) -> dict[str, Any]:
         "recency": round(hit.recency, 4),
         "importance": round(hit.importance, 4),
     }
+    if hit.similarity is not None:  # vector or hybrid search: how close in meaning (cosine, 0..1)
+        view["similarity"] = round(hit.similarity, 4)
     if hit.success_rate is not None:
         view["success_rate"] = round(hit.success_rate, 4)
     if hit.record.agent_id is not None:

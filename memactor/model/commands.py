@@ -13,7 +13,7 @@ from typing import Any, TypeAlias
 from ..errors import InvalidInputError
 from .itemops import DeleteItem, PutItem, SweepItems, TouchItems
 from .records import RECORD_TYPES, SYSTEM_FIELDS, Record
-from .validate import check_float, check_id, check_int, check_metadata, check_text
+from .validate import check_float, check_id, check_id_tuple, check_int, check_metadata, check_text
 
 __all__ = [
     "AddRecords",
@@ -25,6 +25,7 @@ __all__ = [
     "PutItem",
     "RecordUse",
     "SetEmbedder",
+    "StoreVectors",
     "SetQuota",
     "SweepItems",
     "TouchItems",
@@ -169,14 +170,46 @@ class SetEmbedder:
     """Record which embedder makes this file's vectors, or check that it is the one recorded.
 
     Returns None. Refused with `EmbedderMismatchError` if the file records another name or dimension.
+    With ``check_only`` nothing is recorded (a file that records none passes): what a read-only token
+    may send.
     """
 
     name: str
     dim: int
+    check_only: bool = False
 
     def __post_init__(self) -> None:
         check_text("embedder name", self.name, required=True)
         check_int("embedder dim", self.dim, low=1, high=65_536)
+        if type(self.check_only) is not bool:
+            raise InvalidInputError(f"check_only must be a bool, not {self.check_only!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class StoreVectors:
+    """Store (or replace) the vectors of existing records, each only if still at the version it was embedded from.
+
+    Returns the ids whose vector was stored, in order. A record deleted or changed since it was read is
+    skipped: its vector would be of a text it no longer has (a text change carried its own vector, or
+    dropped the old one). What ``memactor reindex`` sends.
+    """
+
+    kind: str
+    ids: tuple[str, ...]
+    versions: tuple[int, ...]
+    vectors: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        check_kind(self.kind)
+        check_id_tuple("StoreVectors.ids", self.ids)
+        if not self.ids or not len(self.ids) == len(self.versions) == len(self.vectors):
+            raise InvalidInputError("StoreVectors needs one version and one vector per id, and at least one id")
+        if not isinstance(self.versions, tuple) or not isinstance(self.vectors, tuple):
+            raise InvalidInputError("StoreVectors.versions and .vectors must be tuples")
+        for version in self.versions:
+            check_int("StoreVectors version", version, low=1)
+        for vector in self.vectors:
+            check_vector("StoreVectors vector", vector)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,4 +233,5 @@ Command: TypeAlias = (
     | TouchItems
     | SweepItems
     | SetEmbedder
+    | StoreVectors
 )

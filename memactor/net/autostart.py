@@ -250,7 +250,7 @@ async def connect_or_start(
         local_reads: Read the file through this process's own read-only pool (see `memactor.connect`).
         start_timeout: Seconds to wait for a new server to listen.
         **connect_options: More options of `memactor.connect` (``retry_window``, ``connect_timeout``,
-            ``read_connections``).
+            ``read_connections``, ``embedder``).
 
     Returns:
         A `RemoteMemory` handle, not yet entered.

@@ -13,6 +13,11 @@ whose ids are client-generated) are re-sent, and any other write in flight raise
 `memactor.net.autostart`) calls it when nobody listens at its address, and connects where it says a server
 now answers.
 
+Embeddings: ``connect(url, embedder=...)`` makes vectors here, in this process, with the same coalescer
+and stores as `memactor.open`, and sends them in the commands (and the query's vector in `Search`); the
+server only stores and searches them. On connect the handle sends `SetEmbedder`, so the file records the
+embedder, or refuses another one with `EmbedderMismatchError` (a read-only token only checks it).
+
 The token: ``connect(url, token=...)``, or, when ``token`` is not given, the environment variable
 ``MEMACTOR_TOKEN`` (so the secret need not appear in code or on a command line).
 
@@ -40,8 +45,10 @@ from ..actor.items import ItemStore
 from ..actor.readpool import ReadPool
 from ..actor.stores import EpisodeStore, FactStore, SkillStore
 from ..codec import encode
+from ..embed.coalesce import Coalescer
+from ..embed.protocol import Embedder, check_embedder
 from ..errors import ClosedError, ConnectionLostError
-from ..model.commands import AddRecords, Batch, Command, Ping, SetQuota
+from ..model.commands import AddRecords, Batch, Command, Ping, SetEmbedder, SetQuota
 from ..model.itemops import GetItems, SearchItems
 from ..model.queries import Query
 from ..model.stats import Statistics
@@ -83,6 +90,7 @@ class RemoteMemory:
         connect_timeout: float = 5.0,
         read_connections: int = 1,
         start_server: Callable[[], Awaitable[str]] | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.url = url
         self._endpoint = Endpoint.parse(url)
@@ -92,6 +100,8 @@ class RemoteMemory:
         self._connect_timeout = connect_timeout
         self._read_connections = read_connections
         self._start_server = start_server
+        # Vectors are made in this process, before a command is sent: the server never embeds.
+        self.embedding = None if embedder is None else Coalescer(check_embedder(embedder))
         self._session = secrets.token_hex(16)
         self._channel: Channel | None = None
         self._connecting = anyio.Lock()
@@ -104,9 +114,9 @@ class RemoteMemory:
         self._state: Literal["new", "open", "closed"] = "new"
         self.path = ""
         self.readonly = False
-        self.episodes = EpisodeStore(self)
-        self.facts = FactStore(self)
-        self.skills = SkillStore(self)
+        self.episodes = EpisodeStore(self, self.embedding)
+        self.facts = FactStore(self, self.embedding)
+        self.skills = SkillStore(self, self.embedding)
         self.items = ItemStore(self)
 
     async def __aenter__(self) -> RemoteMemory:
@@ -116,6 +126,9 @@ class RemoteMemory:
         self._state = "open"
         try:
             await self._connect(anyio.current_time() + self._retry_window)
+            if self.embedding is not None:
+                embedder = self.embedding.embedder
+                await self.execute(SetEmbedder(embedder.name, embedder.dim, check_only=self.readonly))
             if self._local_reads:
                 self._pool = ReadPool(self.path, self._read_connections)
                 await self._pool.start()
@@ -285,7 +298,7 @@ def _idempotent(command: Command) -> bool:
     """Whether applying ``command`` twice leaves the same state and result as applying it once."""
     if isinstance(command, Batch):
         return all(_idempotent(inner) for inner in command.commands)
-    return isinstance(command, (AddRecords, Ping, SetQuota))
+    return isinstance(command, (AddRecords, Ping, SetEmbedder, SetQuota))
 
 
 def connect(
@@ -296,6 +309,7 @@ def connect(
     retry_window: float = 5.0,
     connect_timeout: float = 5.0,
     read_connections: int = 1,
+    embedder: Embedder | None = None,
 ) -> RemoteMemory:
     """A handle on the memory served at ``url``; use the result as ``async with``.
 
@@ -310,10 +324,13 @@ def connect(
             `ConnectionLostError` (also how long opening waits for a server that is starting).
         connect_timeout: Seconds one connection attempt (connect and handshake) may take.
         read_connections: Size of the local read pool (``local_reads`` only).
+        embedder: Makes vectors for vector and hybrid search, in this process (see `memactor.open`). The
+            server's file records its name and dimension on first use.
 
     Raises:
         ConnectionLostError: (on entering) no server answered within ``retry_window``.
         AccessDeniedError: (on entering) the server refused the token.
+        EmbedderMismatchError: (on entering) the file records another embedder.
     """
     return RemoteMemory(
         url,
@@ -322,6 +339,7 @@ def connect(
         retry_window=retry_window,
         connect_timeout=connect_timeout,
         read_connections=read_connections,
+        embedder=embedder,
     )
 
 

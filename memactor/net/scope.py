@@ -6,8 +6,9 @@ server to every command and query (inside batches too) and by a ``local_reads`` 
 
 A namespace-scoped token sees nothing outside its namespaces: records there answer as if they did not
 exist (see `memactor.net.guard` for writes by id), its error texts name no other namespace, and its
-statistics keep only load figures. Only an unrestricted token (no ``ro``, no namespace list) may change
-the quota, or sweep expired items itself.
+statistics keep only load figures. Any token that may write may record the file's embedder (the writer
+refuses another than the one recorded); a read-only token may only check it. Only an unrestricted token
+(no ``ro``, no namespace list) may change the quota, re-embed records, or sweep expired items itself.
 
 Items are addressed by namespace tuples; a token's namespaces are their roots (first labels). A scoped
 token reads only items whose root is among its namespaces (any other item answers as missing: `get`
@@ -32,7 +33,9 @@ from ..model.commands import (
     DeleteItem,
     Ping,
     PutItem,
+    SetEmbedder,
     SetQuota,
+    StoreVectors,
     SweepItems,
     TouchItems,
     UpdateRecord,
@@ -152,13 +155,16 @@ def check_command(grant: Grant, command: Command) -> None:
         AccessDeniedError: a quota change by a restricted token, or a namespace outside the token's.
         ReadOnlyError: a write through a read-only token.
     """
-    if isinstance(command, Ping):
-        return
+    if isinstance(command, Ping) or (isinstance(command, SetEmbedder) and command.check_only):
+        return  # checking the file's embedder writes nothing: every token may
     if isinstance(command, SetQuota) and not grant.unrestricted:
         raise AccessDeniedError(
             "only a token with neither ro nor a namespace list may change the quota: use such a token, or start"
             " the server with `memactor serve --max-size BYTES`"
         )
+    if isinstance(command, StoreVectors) and not grant.unrestricted:
+        # It names records by id in any namespace: a scoped token could learn which ids exist elsewhere.
+        raise AccessDeniedError("only a token with neither ro nor a namespace list may re-embed records (reindex)")
     if isinstance(command, SweepItems) and not grant.unrestricted:
         raise AccessDeniedError("only a token with neither ro nor a namespace list may sweep expired items")
     if grant.readonly:

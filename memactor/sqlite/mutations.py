@@ -28,6 +28,7 @@ from ..model.commands import (
     RecordUse,
     SetEmbedder,
     SetQuota,
+    StoreVectors,
     SweepItems,
     TouchItems,
     UpdateRecord,
@@ -37,7 +38,7 @@ from .failures import breaks_batch, command_error, is_full, storage_error
 from .items import delete_item, put_item, sweep_items, touch_items
 from .rows import COLUMNS, column_values, from_row, insert_values, select_list, to_row
 from .schema import TABLES
-from .vectors import set_embedder, store_vectors
+from .vectors import set_embedder, store_vectors, store_vectors_at
 
 # `is_full` and `storage_error` are re-exported: the writer learned them here.
 __all__ = ["Quota", "add_all_new", "apply_command", "enforce_quota", "is_full", "storage_error"]
@@ -88,8 +89,10 @@ def apply_command(conn: sqlite3.Connection, command: Command, quota: Quota | Non
             return _record_use(conn, command)
         case Batch(commands=commands):
             return _batch(conn, commands, quota)
-        case SetEmbedder(name=name, dim=dim):
-            return set_embedder(conn, name, dim)
+        case SetEmbedder(name=name, dim=dim, check_only=check_only):
+            return set_embedder(conn, name, dim, record=not check_only)
+        case StoreVectors(kind=kind, ids=ids, versions=versions, vectors=vectors):
+            return store_vectors_at(conn, kind, ids, versions, vectors)
         case SetQuota(max_size=max_size):
             return _set_quota(conn, quota, max_size)
         case Ping():

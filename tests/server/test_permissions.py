@@ -29,7 +29,9 @@ from memactor.model.commands import (
     Ping,
     PutItem,
     RecordUse,
+    SetEmbedder,
     SetQuota,
+    StoreVectors,
     SweepItems,
     TouchItems,
     UpdateRecord,
@@ -58,11 +60,13 @@ TARGETS = {"in scope": "team-a", "out of scope": "team-b"}
 
 # Outcomes. "absent": answered exactly as for an id that exists nowhere (NotFoundError, False, nothing found).
 OK, ABSENT, READONLY, DENIED, CONFLICT, REDACTED = "ok", "absent", "read-only", "denied", "conflict", "redacted"
+MISMATCH = "mismatch"
 _RAISED = {
     memactor.ReadOnlyError: READONLY,
     memactor.AccessDeniedError: DENIED,
     memactor.NotFoundError: ABSENT,
     memactor.ConflictError: CONFLICT,
+    memactor.EmbedderMismatchError: MISMATCH,
 }
 
 
@@ -159,6 +163,13 @@ async def _batch_items(m: memactor.RemoteMemory, t: Target) -> str:
     return OK
 
 
+async def _store_vector(m: memactor.RemoteMemory, t: Target) -> str:
+    # The file needs an embedder first; checking it is all a read-only token may do, and passes on none.
+    await m.execute(SetEmbedder("tiny", 2, check_only=m.readonly))
+    stored = await m.execute(StoreVectors("episode", (t.episode,), (1,), (bytes(8),)))
+    return OK if stored == [t.episode] else ABSENT
+
+
 async def _listed(m: memactor.RemoteMemory, t: Target) -> str:
     return _found(t.item[0] in await m.items.list_namespaces(limit=10_000))
 
@@ -207,6 +218,24 @@ COMMAND_ROWS: dict[type[Any], dict[str, Case]] = {
     Ping: {
         "ping": Case(_ping, EVERYONE),
     },
+    # Recording the file's embedder is a write any writing token may make (the first one sets it for
+    # all); checking it writes nothing, so every token may. The unrestricted token runs first and records.
+    SetEmbedder: {
+        "record the embedder": Case(
+            lambda m, t: _done(m.execute(SetEmbedder("hash-v1-256-0.5", 256))),
+            {"unrestricted": OK, "read-only": READONLY, "scoped": OK, "read-only scoped": READONLY},
+        ),
+        "check the embedder": Case(
+            lambda m, t: _done(m.execute(SetEmbedder("hash-v1-256-0.5", 256, check_only=True))), EVERYONE
+        ),
+        "record another embedder": Case(
+            lambda m, t: _done(m.execute(SetEmbedder("other", 256))),
+            {"unrestricted": MISMATCH, "read-only": READONLY, "scoped": MISMATCH, "read-only scoped": READONLY},
+        ),
+        "check another embedder": Case(
+            lambda m, t: _done(m.execute(SetEmbedder("other", 256, check_only=True))), dict.fromkeys(SECRETS, MISMATCH)
+        ),
+    },
     PutItem: {
         "put over the target's item": Case(
             lambda m, t: _done(m.items.put(*t.item, {"v": 2})), ITEM_WRITER, writes=True
@@ -224,6 +253,10 @@ COMMAND_ROWS: dict[type[Any], dict[str, Case]] = {
     },
     SweepItems: {
         "sweep expired items": Case(_sweep, ADMIN_ONLY),
+    },
+    # It names records by id in any namespace, so only an unrestricted token (what `reindex` uses).
+    StoreVectors: {
+        "store a record's vector": Case(_store_vector, ADMIN_ONLY),
     },
 }
 
