@@ -255,7 +255,10 @@ class RemoteMemory:
                             started = True
                             continue
                     if deadline is None or anyio.current_time() + delay > deadline:
-                        raise ConnectionLostError(f"cannot reach the memactor server at {self.url}: {exc}") from exc
+                        raise ConnectionLostError(
+                            f"cannot reach the memactor server at {self.url} ({exc}); check that `memactor serve`"
+                            " is running and listens at that address"
+                        ) from exc
                 await anyio.sleep(delay)
                 delay = min(delay * 2, _MAX_DELAY)
 
