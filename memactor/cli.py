@@ -1,4 +1,4 @@
-"""The ``memactor`` command: ``demo``, ``bench``, ``serve``, ``mcp`` and ``import-graph``.
+"""The ``memactor`` command: ``demo``, ``bench``, ``serve``, ``mcp`` and ``import-graph``, and ``--version``.
 
 Each subcommand imports what it needs only when it runs, so ``import memactor`` stays light.
 """
@@ -6,6 +6,7 @@ Each subcommand imports what it needs only when it runs, so ``import memactor`` 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import importlib.util
 import sys
 from collections.abc import Sequence
@@ -15,8 +16,17 @@ from typing import Any
 __all__ = ["main"]
 
 
+def _version() -> str:
+    """The installed distribution's version; the package's own when run from a tree never installed."""
+    try:
+        return importlib.metadata.version("memactor")
+    except importlib.metadata.PackageNotFoundError:
+        return str(getattr(sys.modules["memactor"], "__version__", "unknown"))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="memactor", description="Shared, durable memory for concurrent agents.")
+    parser.add_argument("--version", action="version", version=f"memactor {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="run simulated agents sharing one memory file, with live progress")
