@@ -146,3 +146,21 @@ def test_connect_to_nobody_is_a_connection_lost_error(url: str) -> None:
     with pytest.raises(ConnectionLostError, match="check that `memactor serve` is running") as caught:
         memactor.connect_sync(url, token=secret, retry_window=0.1)
     assert secret not in str(caught.value)
+
+
+def test_a_socket_that_never_answers_is_named_in_the_message(tmp_path: Path) -> None:
+    import socket
+
+    silent = socket.socket(socket.AF_UNIX)
+    with silent:
+        silent.bind(str(tmp_path / "silent.sock"))
+        silent.listen()
+        with pytest.raises(ConnectionLostError, match=r"\(TimeoutError\); check that") as caught:
+            memactor.connect_sync(f"unix://{tmp_path}/silent.sock", retry_window=0.1, connect_timeout=0.2)
+    assert "()" not in str(caught.value)
+
+
+def test_an_address_with_a_password_is_refused_without_showing_it() -> None:
+    with pytest.raises(memactor.InvalidInputError, match="takes no user or password") as caught:
+        memactor.connect_sync("tcp://agent:s3cret-in-the-url@127.0.0.1:1", retry_window=0.1)
+    assert "s3cret" not in str(caught.value)

@@ -256,8 +256,8 @@ class RemoteMemory:
                             continue
                     if deadline is None or anyio.current_time() + delay > deadline:
                         raise ConnectionLostError(
-                            f"cannot reach the memactor server at {self.url} ({exc}); check that `memactor serve`"
-                            " is running and listens at that address"
+                            f"cannot reach the memactor server at {self.url} ({str(exc) or type(exc).__name__}); check"
+                            " that `memactor serve` is running and listens at that address"
                         ) from exc
                 await anyio.sleep(delay)
                 delay = min(delay * 2, _MAX_DELAY)

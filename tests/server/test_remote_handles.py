@@ -55,3 +55,10 @@ def test_module_level_connect_sync_closed_at_exit(served: tuple[str, memactor.Me
     assert (result.returncode, result.stderr) == (0, "")
     with memactor.connect_sync(url) as mem:
         assert mem.facts.count() == 20
+
+
+def test_connect_or_start_sync_without_with(place: Path) -> None:
+    from memactor.net.autostart import connect_or_start_sync
+
+    handle = connect_or_start_sync(place / "memory.db", idle_exit=5.0, start_timeout=30)
+    blocking_lifecycle(handle)
