@@ -1,4 +1,5 @@
-"""The ``memactor`` command: ``demo``, ``bench``, ``serve``, ``mcp``, ``reindex``, ``import-graph`` and the operations.
+"""The ``memactor`` command: ``demo``, ``bench``, ``serve``, ``mcp``, ``reindex``, ``import-graph``, the operations
+and ``--version``.
 
 Each subcommand imports what it needs only when it runs, so ``import memactor`` stays light.
 """
@@ -6,6 +7,7 @@ Each subcommand imports what it needs only when it runs, so ``import memactor`` 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import importlib.util
 import sys
 from collections.abc import Sequence
@@ -18,8 +20,17 @@ __all__ = ["main"]
 _OPERATIONS = frozenset({"stats", "export", "import", "backup", "check", "search"})
 
 
+def _version() -> str:
+    """The installed distribution's version; the package's own when run from a tree never installed."""
+    try:
+        return importlib.metadata.version("memactor")
+    except importlib.metadata.PackageNotFoundError:
+        return str(getattr(sys.modules["memactor"], "__version__", "unknown"))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="memactor", description="Shared, durable memory for concurrent agents.")
+    parser.add_argument("--version", action="version", version=f"memactor {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="run simulated agents sharing one memory file, with live progress")

@@ -14,7 +14,10 @@
     │   │                        retried id whose content differs from the stored record.
     │   └── InvalidInputError    Raised for a bad record or argument (also a ValueError).
     ├── StorageError         Raised when SQLite failed unexpectedly; the whole batch rolled back.
-    │   └── StorageFullError     Raised when the quota (`max_size`) or the disk is full.
+    │   ├── StorageFullError     Raised when the quota (`max_size`) or the disk is full.
+    │   └── NotAMemoryError      Raised at open when the path leads to no memory memactor may use: a
+    │                            missing directory, a directory, a file that is not SQLite, an empty
+    │                            file opened read-only, another application's database.
     ├── CodecError           Raised for bytes that do not decode to a command (also a ValueError).
     ├── SchemaError          Raised when the file was written by a newer schema.
     ├── EmbedderMismatchError  Raised when the file's vectors were made by another embedder.
@@ -38,6 +41,7 @@ __all__ = [
     "ConnectionLostError",
     "InvalidInputError",
     "MemactorError",
+    "NotAMemoryError",
     "NotFoundError",
     "ReadOnlyError",
     "SchemaError",
@@ -111,6 +115,14 @@ class StorageError(MemactorError):
 
 class StorageFullError(StorageError):
     """Raised when a write would grow the file past ``max_size`` or the disk is full."""
+
+
+class NotAMemoryError(StorageError):
+    """Raised at open when the path leads to no memory memactor may open; nothing was changed on disk.
+
+    The path is missing (or its directory is), is a directory, is not a SQLite database, holds no memory
+    yet (read-only), or is another application's database (pass ``allow_foreign_tables=True`` to share it).
+    """
 
 
 class CodecError(MemactorError, ValueError):

@@ -96,8 +96,8 @@ def test_stream_through_the_facade(db_path: Path) -> None:
 def test_a_facade_used_after_its_block_raises(db_path: Path) -> None:
     with memactor.open_sync(db_path) as mem:
         store = mem.facts
-    with pytest.raises(RuntimeError):
-        # The portal that ran the handle is gone with the block.
+    with pytest.raises(memactor.ClosedError):
+        # The handle was closed with the block.
         store.count()
 
 

@@ -32,6 +32,7 @@ EXPECTED = {
     "InvalidInputError",
     "StorageError",
     "StorageFullError",
+    "NotAMemoryError",
     "CodecError",
     "SchemaError",
     # Server mode (issue 5): the client entry points, its handle type and its errors.
@@ -85,6 +86,7 @@ def test_the_error_tree() -> None:
     for sub in (memactor.NotFoundError, memactor.ConflictError, memactor.InvalidInputError):
         assert issubclass(sub, memactor.CommandError)
     assert issubclass(memactor.StorageFullError, memactor.StorageError)
+    assert issubclass(memactor.NotAMemoryError, memactor.StorageError)
     assert issubclass(memactor.InvalidInputError, ValueError)
     assert issubclass(memactor.CodecError, ValueError)
 

@@ -47,7 +47,7 @@ LAYERS: list[set[str]] = [
     {"embed.spec"},
     {"sqlite.itemschema", "sqlite.fts", "sqlite.textindex"},
     {"sqlite.schema", "sqlite.rows", "sqlite.failures", "sqlite.filelock", "sqlite.items"},
-    {"sqlite.itemread", "sqlite.vectors", "sqlite.vsearch"},
+    {"sqlite.itemread", "sqlite.vectors", "sqlite.vsearch", "sqlite.filecheck"},
     {"sqlite.mutations"},
     {"sqlite.apply", "sqlite.read", "sqlite.writeconn"},
     {"actor.aio", "actor.lane"},

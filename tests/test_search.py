@@ -286,9 +286,12 @@ async def test_a_leading_minus_is_not_negation(mem: memactor.Memory) -> None:
 
 
 async def test_text_without_words_finds_nothing(mem: memactor.Memory) -> None:
-    await mem.episodes.add(Episode(task="anything"))
-    for text in ("", "   ", "!!! ??? ***", '""'):
+    # Blank text is no text (the newest first, see tests/test_blank_query.py); punctuation is text, of no word.
+    eid = await mem.episodes.add(Episode(task="anything"))
+    for text in ("!!! ??? ***", '""'):
         assert await mem.episodes.search(text) == []
+    for text in ("", "   "):
+        assert ids(await mem.episodes.search(text)) == [eid]
 
 
 async def test_non_ascii_words_are_found(mem: memactor.Memory) -> None:

@@ -132,7 +132,8 @@ class ItemStore:
             namespace_prefix: ``()`` for every namespace.
             filter: Conditions on top-level fields of the value (see `memactor.model.itemfilter`):
                 ``{"status": "done", "score": {"$gte": 3}}``; ``$eq``, ``$ne``, ``$gt``, ``$gte``, ``$lt``, ``$lte``.
-            query: Free text matched against the value's strings (any word); best match first.
+            query: Free text matched against the value's strings (any word); best match first. Empty or
+                whitespace-only text is no text.
             limit: At most this many, 1..10,000.
             offset: Skip this many matches first.
             refresh_ttl: Push back the expiry of the TTL items returned.

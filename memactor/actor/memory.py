@@ -14,12 +14,13 @@ from typing import Any, Literal
 from ..codec import encode
 from ..embed.coalesce import Coalescer
 from ..embed.protocol import Embedder, check_embedder
-from ..errors import ClosedError, EmbedderMismatchError, InvalidInputError, ReadOnlyError
+from ..errors import ClosedError, EmbedderMismatchError, InvalidInputError, ReadOnlyError, StorageError
 from ..model.commands import Command, SetEmbedder, SetQuota, TouchItems
 from ..model.itemops import GetItems, SearchItems
 from ..model.queries import Query
 from ..model.stats import Statistics, WriterCounters
 from ..model.validate import check_float, check_int
+from ..sqlite.filecheck import check_file
 from ..sqlite.filelock import WriterLock
 from .aio import finish, require_asyncio
 from .batch import BatchContext
@@ -52,6 +53,7 @@ class Memory:
         max_size: int | None = None,
         sweep_interval: float = 60.0,
         embedder: Embedder | None = None,
+        allow_foreign_tables: bool = False,
     ) -> None:
         self.path = os.fspath(path)
         if self.path == ":memory:" or self.path.startswith("file:"):
@@ -67,6 +69,7 @@ class Memory:
         # Vectors are made here, in worker threads, before their command enters the writer's mailbox.
         self.embedding = None if embedder is None else Coalescer(check_embedder(embedder))
         self.readonly = readonly
+        self._allow_foreign_tables = allow_foreign_tables
         self._lock = None if readonly else WriterLock(self.path)
         self._pool = ReadPool(self.path, read_connections)
         self._writer = (
@@ -120,19 +123,33 @@ class Memory:
         return self
 
     async def _open(self) -> None:
-        if self._lock is not None:
-            try:
-                self._lock.acquire()
-            except BaseException:
-                if self._writer is not None:
-                    self._writer.abandon()
-                raise
+        try:
+            # Before the lock, which creates the file: a refused path is left as it was.
+            await asyncio.to_thread(
+                check_file, self.path, readonly=self.readonly, allow_foreign_tables=self._allow_foreign_tables
+            )
+            if self._lock is not None:
+                self._acquire_lock()
+        except BaseException:
+            if self._writer is not None:
+                self._writer.abandon()
+            raise
         try:
             await self._start()
         except BaseException:
             if self._lock is not None:
                 self._lock.release()  # every thread of this handle has ended by now
             raise
+
+    def _acquire_lock(self) -> None:
+        assert self._lock is not None
+        try:
+            self._lock.acquire()
+        except OSError as exc:
+            raise StorageError(
+                f"cannot create {self._lock.path} ({exc.strerror}): writing needs a writable directory;"
+                " fix its permissions, or open the file with readonly=True"
+            ) from exc
 
     async def _start(self) -> None:
         if self._writer is None:
@@ -302,6 +319,7 @@ def open(  # noqa: A001 - the library's entry point, as in `memactor.open(path)`
     max_size: int | None = None,
     sweep_interval: float = 60.0,
     embedder: Embedder | None = None,
+    allow_foreign_tables: bool = False,
 ) -> Memory:
     """Open (creating if needed) a memory file; use the result as ``async with``.
 
@@ -319,12 +337,17 @@ def open(  # noqa: A001 - the library's entry point, as in `memactor.open(path)`
             Its name and dimension are recorded in the file on first use; every record added or whose text
             is updated through this handle gets its vector in the same transaction. Without one, search is
             text only, and records written meanwhile have no vector (vector search does not find them).
+        allow_foreign_tables: Share a SQLite file that holds another application's tables: memactor adds
+            its own tables beside them and switches the file to WAL mode. Refused without it.
 
     Raises:
         UnsupportedBackendError: (on entering) the event loop is not asyncio's.
         AlreadyOpenError: (on entering) another process or handle writes this file, under any name.
         SchemaError: (on entering) the file was written by a newer memactor.
         EmbedderMismatchError: (on entering) the file's vectors were made by another embedder.
+        NotAMemoryError: (on entering) the path is a directory, its directory is missing, the file is not
+            a SQLite database, holds another application's tables, or (read-only) holds no memory yet.
+        StorageError: (on entering) the lock file beside it cannot be created (directory not writable).
         InvalidInputError: an option is out of range.
     """
     return Memory(
@@ -337,4 +360,5 @@ def open(  # noqa: A001 - the library's entry point, as in `memactor.open(path)`
         max_size=max_size,
         sweep_interval=sweep_interval,
         embedder=embedder,
+        allow_foreign_tables=allow_foreign_tables,
     )

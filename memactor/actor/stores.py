@@ -19,7 +19,7 @@ from ..model.filters import Filters
 from ..model.queries import SEARCH_MODES, Count, Get, GetByName, Page, Search
 from ..model.ranking import SearchWeights
 from ..model.records import Episode, Fact, Hit, Skill
-from ..model.validate import check_id, check_limit, check_text
+from ..model.validate import check_id, check_limit, check_query_text, check_text
 from .backend import Backend
 
 __all__ = ["EpisodeStore", "FactStore", "SkillStore", "Store", "add_command", "update_command"]
@@ -193,6 +193,7 @@ class Store(Generic[R]):
 
         Args:
             query: Free text; any word may match. Operators and quotes in it are treated as plain text.
+                Empty or whitespace-only text is no text: the newest records first, as without a query.
             limit: At most this many hits, 1..10,000.
             mode: ``"text"`` (words, stemmed), ``"vector"`` (meaning: cosine similarity of embeddings) or
                 ``"hybrid"`` (both, fused by rank; see `Hit`). The default is ``"hybrid"`` when the memory
@@ -213,9 +214,9 @@ class Store(Generic[R]):
             raise InvalidInputError(
                 f"mode={mode!r} needs an embedder: open the memory with embedder=..., or search with mode='text'"
             )
+        query = check_query_text(query)  # empty or blank text is no text: nothing to embed
         vector = None
         if mode != "text" and query is not None:
-            check_text("query", query)
             assert self._embedding is not None
             vector = to_blobs(await self._embedding.embed([query]))[0]
         search = Search(

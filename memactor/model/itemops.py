@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import InvalidInputError
 from .itemfilter import check_filter
 from .items import check_item_key, check_namespace, check_ttl
-from .validate import MAX_LIMIT, check_float, check_int, check_limit, check_metadata, check_text
+from .validate import MAX_LIMIT, check_float, check_int, check_limit, check_metadata, check_query_text
 
 __all__ = [
     "MAX_OFFSET",
@@ -149,8 +149,7 @@ class SearchItems:
     def __post_init__(self) -> None:
         object.__setattr__(self, "prefix", check_namespace("namespace_prefix", self.prefix, allow_empty=True))
         object.__setattr__(self, "filter", check_filter(self.filter))
-        if self.text is not None:
-            check_text("query", self.text)
+        object.__setattr__(self, "text", check_query_text(self.text))
         check_limit(self.limit)
         check_int("offset", self.offset, high=MAX_OFFSET)
         check_float("now", self.now)

@@ -13,7 +13,7 @@ from .commands import check_kind, check_vector
 from .filters import Filters
 from .itemops import GetItems, ListNamespaces, SearchItems
 from .ranking import SearchWeights
-from .validate import check_id, check_id_tuple, check_limit, check_text
+from .validate import check_id, check_id_tuple, check_limit, check_query_text, check_text
 
 __all__ = [
     "SEARCH_MODES",
@@ -67,8 +67,7 @@ class Search:
 
     def __post_init__(self) -> None:
         check_kind(self.kind)
-        if self.text is not None:
-            check_text("query", self.text)
+        object.__setattr__(self, "text", check_query_text(self.text))
         check_limit(self.limit)
         if self.mode not in SEARCH_MODES:
             raise InvalidInputError(f"mode must be one of {list(SEARCH_MODES)}, not {self.mode!r}")

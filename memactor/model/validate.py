@@ -39,6 +39,18 @@ def check_text(name: str, value: object, *, required: bool = False) -> str:
     return value
 
 
+def check_query_text(value: object) -> str | None:
+    """Return search text, or None for none: empty and whitespace-only text count as no text.
+
+    A tool that passes ``""`` for "no query" then lists the newest records, as ``search()`` does, rather
+    than matching nothing.
+    """
+    if value is None:
+        return None
+    text = check_text("query", value)
+    return None if not text or text.isspace() else text
+
+
 def check_optional_text(name: str, value: object) -> str | None:
     """Return ``value`` if it is None or storable text."""
     return None if value is None else check_text(name, value)

@@ -31,15 +31,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import anyio
-from anyio.from_thread import start_blocking_portal
 
-from ..actor.blocking import Blocking
+from ..actor.blocking import SyncHandle
 from ..errors import AlreadyOpenError, ConnectionLostError
 from .client import RemoteMemory
 from .daemon import ALREADY_SERVED
@@ -268,14 +266,13 @@ async def connect_or_start(
     return RemoteMemory(url, local_reads=local_reads, start_server=starter, **connect_options)
 
 
-@contextmanager
-def connect_or_start_sync(path: str | os.PathLike[str], **options: Any) -> Iterator[Any]:
+def connect_or_start_sync(path: str | os.PathLike[str], **options: Any) -> SyncHandle:
     """`connect_or_start` for blocking code; takes the same options.
 
-    Yields:
+    The handle is open on return. Use it in a ``with`` block, or keep it and call ``close()`` when done;
+    one never closed is closed at interpreter exit.
+
+    Returns:
         A blocking `RemoteMemory`, open: the same stores and methods, each call blocking until done.
     """
-    with start_blocking_portal() as portal:
-        remote = portal.call(functools.partial(connect_or_start, path, **options))
-        with portal.wrap_async_context_manager(remote) as opened:
-            yield Blocking(portal, opened)
+    return SyncHandle(functools.partial(connect_or_start, path, **options), f"the handle on the server of {path}")

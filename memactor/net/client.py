@@ -30,17 +30,15 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Literal
 
 import anyio
-from anyio.from_thread import start_blocking_portal
 
 from ..actor.aio import require_asyncio
 from ..actor.batch import BatchContext
-from ..actor.blocking import Blocking
+from ..actor.blocking import SyncHandle
 from ..actor.items import ItemStore
 from ..actor.readpool import ReadPool
 from ..actor.stores import EpisodeStore, FactStore, SkillStore
@@ -270,7 +268,10 @@ class RemoteMemory:
                             started = True
                             continue
                     if deadline is None or anyio.current_time() + delay > deadline:
-                        raise ConnectionLostError(f"cannot reach the memactor server at {self.url}: {exc}") from exc
+                        raise ConnectionLostError(
+                            f"cannot reach the memactor server at {self.url} ({str(exc) or type(exc).__name__}); check"
+                            " that `memactor serve` is running and listens at that address"
+                        ) from exc
                 await anyio.sleep(delay)
                 delay = min(delay * 2, _MAX_DELAY)
 
@@ -343,13 +344,21 @@ def connect(
     )
 
 
-@contextmanager
-def connect_sync(url: str, **options: Any) -> Iterator[Any]:
+def connect_sync(url: str, **options: Any) -> SyncHandle:
     """`connect` for blocking code; takes the same options.
 
-    Yields:
+    The handle is open on return. Use it in a ``with`` block, or keep it and call ``close()`` when done;
+    one never closed is closed at interpreter exit.
+
+    Returns:
         A blocking `RemoteMemory`: the same stores and methods, each call blocking until done.
+
+    Raises:
+        As `connect`, on connecting; `ClosedError` on every use after ``close()``.
     """
-    with start_blocking_portal() as portal:
-        with portal.wrap_async_context_manager(RemoteMemory(url, **options)) as remote:
-            yield Blocking(portal, remote)
+    remote = RemoteMemory(url, **options)
+
+    async def opener() -> RemoteMemory:
+        return remote
+
+    return SyncHandle(opener, f"the handle on {url}")

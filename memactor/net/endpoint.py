@@ -43,9 +43,14 @@ class Endpoint:
         """Parse ``unix:///path`` or ``tcp://host:port``.
 
         Raises:
-            InvalidInputError: any other form.
+            InvalidInputError: any other form, or a user or password in the address.
         """
         parts = urllib.parse.urlsplit(url)
+        if "@" in parts.netloc:  # not echoed: what precedes the @ may be a secret
+            raise InvalidInputError(
+                "a memactor address takes no user or password (unix:///path/to.sock or tcp://host:port); pass"
+                " the token's secret as token=... or in the MEMACTOR_TOKEN environment variable"
+            )
         if parts.scheme == "unix" and parts.path and not parts.netloc:
             return cls("unix", path=parts.path)
         if parts.scheme == "tcp" and parts.hostname:

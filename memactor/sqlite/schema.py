@@ -25,6 +25,7 @@ newer one.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +34,17 @@ from ..errors import SchemaError
 from .itemschema import ITEMS_SCHEMA
 from .textindex import ProgressCallback, rebuild_text_index, statements, triggers_sql
 
-__all__ = ["SCHEMA_VERSION", "TABLES", "Table", "configure_reader", "configure_writer", "index_new_rows", "migrate"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "TABLES",
+    "Table",
+    "configure_reader",
+    "configure_writer",
+    "foreign_tables",
+    "index_new_rows",
+    "migrate",
+    "own_tables",
+]
 
 SCHEMA_VERSION = 5
 _COMMON_COLUMNS = """
@@ -224,3 +235,26 @@ def configure_reader(conn: sqlite3.Connection) -> None:
     """Set a reader's pragmas: never write, never checkpoint, wait briefly on a busy file."""
     conn.execute("PRAGMA query_only = 1")
     conn.execute("PRAGMA busy_timeout = 5000")
+
+
+# Every table a memactor file may hold, in any version or mid-migration: the record tables, their FTS5
+# indexes (with FTS5's shadow tables, and the ``_new`` index of an interrupted rebuild) and the bookkeeping.
+_OWN_TABLE = re.compile(
+    r"(episodes|facts|skills|items)(_fts(_new)?(_(config|data|docsize|idx|content))?)?"
+    r"|fts_progress|fts_rebuild|meta|vectors|vector_log|sqlite_sequence|sqlite_stat\d"
+)
+
+
+def foreign_tables(conn: sqlite3.Connection) -> list[str]:
+    """The tables and views of ``conn``'s file that are not memactor's (another application's), sorted.
+
+    Raises:
+        sqlite3.DatabaseError: the file is not a SQLite database.
+    """
+    names = conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name")
+    return [name for (name,) in names if not _OWN_TABLE.fullmatch(name)]
+
+
+def own_tables(conn: sqlite3.Connection) -> bool:
+    """Whether ``conn``'s file holds memactor's schema (any version)."""
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'fts_progress'").fetchone() is not None
