@@ -27,6 +27,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from memactor.net.autostart import connect_or_start
+from tests.spawned import serve_pids
 
 pytestmark = pytest.mark.anyio
 
@@ -90,15 +91,21 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture
-def server(place: Path) -> Iterator[str]:
-    """The URL of a ``memactor mcp --http`` process on loopback serving ``NAMESPACE``, with ``TOKENS``."""
+def running(place: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A ``memactor mcp --http`` process on loopback serving ``NAMESPACE`` with ``TOKENS``, and its URL."""
     port = _free_port()
     process = _launch(place / "memory.db", f"127.0.0.1:{port}", "--namespace", NAMESPACE, "--agent-id", "http-agent")
     try:
         _wait_listening(process, port)
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield f"http://127.0.0.1:{port}/mcp", process
     finally:
         _stop(process)
+
+
+@pytest.fixture
+def server(running: tuple[str, subprocess.Popen[bytes]]) -> str:
+    """The URL of `running`."""
+    return running[0]
 
 
 @asynccontextmanager
@@ -172,3 +179,20 @@ def test_an_address_off_loopback_is_refused_without_a_token_even_when_allowed(pl
     assert not (place / "memory.db").exists()
 
 
+async def test_sigterm_ends_the_process_and_keeps_every_acknowledged_write(
+    running: tuple[str, subprocess.Popen[bytes]], place: Path
+) -> None:
+    url, process = running
+    async with _client(url, WRITER) as writer:
+        written = await writer.call_tool("record_episode", {"task": "before the signal"})
+        assert not written.is_error, written.content
+        assert written.structured_content is not None
+        (server,) = serve_pids(place / "memory.db")
+        process.send_signal(signal.SIGTERM)
+        # uvicorn re-raises the signal once it has shut down, so the process ends by it.
+        assert process.wait(timeout=_START_TIMEOUT) == -signal.SIGTERM
+    # The write was committed by the file's server before it was acknowledged; that server lives on.
+    assert serve_pids(place / "memory.db") == [server]
+    async with await connect_or_start(place / "memory.db") as memory:
+        hits = await memory.episodes.search("signal", namespace=NAMESPACE)
+        assert [hit.record.id for hit in hits] == [written.structured_content["id"]]
