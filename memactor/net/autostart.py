@@ -40,7 +40,7 @@ import anyio
 from ..actor.blocking import SyncHandle
 from ..errors import AlreadyOpenError, ConnectionLostError
 from .client import RemoteMemory
-from .daemon import ALREADY_SERVED
+from .daemon import ALREADY_SERVED, TOKENS_ENV
 
 __all__ = ["connect_or_start", "connect_or_start_sync", "runtime_dir", "socket_path"]
 
@@ -195,9 +195,14 @@ class _Starter:
         command = [sys.executable, "-m", "memactor", "serve", self.database, "--listen", f"unix://{self.socket}"]
         if self._idle_exit is not None:
             command += ["--idle-exit", repr(self._idle_exit)]
+        # Not the caller's tokens: they are for its own listeners (`memactor mcp --http`, say). This server is
+        # reached by its owner alone, through a private socket, and with tokens it would refuse every client
+        # that reaches it this way, without one.
+        env = {key: value for key, value in os.environ.items() if key != TOKENS_ENV}
         with self._open_log() as log:
             process = subprocess.Popen(
                 [*command, "--detach"],
+                env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=log,
