@@ -122,7 +122,7 @@ def print_table(out: TextIO, env: dict[str, Any], results: Sequence[Result], che
 def _print_scenario(out: TextIO, rows: Sequence[Result], ratios: dict[tuple[str, str], float | None]) -> None:
     sc = rows[0].scenario
     head = "ms p50" if sc.unit == "ms" else sc.unit
-    claimed = f"  (seed.md claimed {_CLAIMED_MS[sc.key]:.0f} ms for locked)" if sc.key in _CLAIMED_MS else ""
+    claimed = f"  (the predecessor's write-up reports {_CLAIMED_MS[sc.key]:.0f} ms)" if sc.key in _CLAIMED_MS else ""
     out.write(f"\n{sc.key}: {sc.title}{claimed}\n")
     out.write(f"  {'system':<16} {head:>10} {'p50 ms':>9} {'p99 ms':>9} {'x raw':>7}  notes\n")
     for r in rows:
@@ -150,7 +150,7 @@ def _notes(r: Result) -> str:
 def _print_targets(out: TextIO, checks: Sequence[Check]) -> None:
     if not checks:
         return
-    out.write("\nissue-4 targets\n")
+    out.write("\ndesign targets\n")
     for c in checks:
-        verdict = {True: "met", False: "NOT MET", None: "n/a"}[c.met]
+        verdict = {True: "met", False: "missed", None: "n/a"}[c.met]
         out.write(f"  {verdict:<8} {c.target.label:<56} measured {_num(c.measured, 2)}\n")
