@@ -66,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--allow-remote", action="store_true", help="allow TCP on a non-loopback address")
     serve.add_argument("--durability", choices=("full", "normal"), default="full")
     serve.add_argument("--max-size", type=int, default=None, help="quota of the memory file in bytes (default: none)")
+    serve.add_argument(
+        "--allow-foreign-tables",
+        action="store_true",
+        help="serve a SQLite file that also holds another application's tables (memactor adds its own beside them)",
+    )
     serve.add_argument("--read-connections", type=int, default=1, help="read-only connections (default 1)")
     serve.add_argument("--max-connections", type=int, default=4096, help="connections at once (default 4096)")
     serve.add_argument("--max-in-flight", type=int, default=128, help="requests in flight per connection (default 128)")

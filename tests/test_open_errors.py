@@ -140,6 +140,39 @@ def test_serve_prints_the_message_and_exits_non_zero(tmp_path: Path, case: str) 
     assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1, result.stderr
 
 
+def test_serve_allow_foreign_tables_serves_the_shared_file(tmp_path: Path) -> None:
+    path = _foreign(tmp_path)
+    socket = tmp_path / "s.sock"
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "memactor",
+            "serve",
+            str(path),
+            "--listen",
+            f"unix://{socket}",
+            "--allow-foreign-tables",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert server.stderr is not None
+        assert "serving" in server.stderr.readline()  # its first line says it listens
+        with memactor.connect_sync(f"unix://{socket}") as memory:
+            memory.episodes.add(memactor.Episode(task="beside the other application's tables"))
+            assert memory.episodes.count() == 1
+    finally:
+        server.terminate()
+        server.communicate(timeout=60)
+    check = sqlite3.connect(path)
+    assert check.execute("SELECT email FROM users").fetchall() == [("a@example.com",)]  # left as it was
+    check.close()
+
+
 @pytest.mark.parametrize("url", ["unix:///nonexistent-dir/memactor.sock", "tcp://127.0.0.1:1"])
 def test_connect_to_nobody_is_a_connection_lost_error(url: str) -> None:
     secret = "s3cret-token-value-0123456789"

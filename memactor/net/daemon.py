@@ -124,23 +124,31 @@ async def run(
     limits: Limits | None = None,
     grace: float = 10.0,
     idle_exit: float | None = None,
+    allow_foreign_tables: bool = False,
     ready: Callable[[str], object] = lambda url: None,
 ) -> None:
     """Serve ``path`` on ``listen`` until SIGTERM or SIGINT, then shut down gracefully.
 
-    ``max_size`` is the file's quota in bytes (see `memactor.open`); only an unrestricted token may
-    change it while the server runs. ``idle_exit``: also shut down, the same way, after that many seconds
-    without a connected client. ``ready`` is called with the URL once the server listens.
+        ``max_size`` is the file's quota in bytes (see `memactor.open`); only an unrestricted token may
+        change it while the server runs. ``idle_exit``: also shut down, the same way, after that many seconds
+        without a connected client. ``allow_foreign_tables``: serve a SQLite file that also holds another
+    application's tables (see `memactor.open`). ``ready`` is called with the URL once the server listens.
 
-    Raises:
-        AlreadyOpenError: another process writes (or serves) this file.
-        OSError: the address is taken or cannot be bound.
-        InvalidInputError: a bad option (e.g. TCP without a token, or ``idle_exit`` not above 0).
+        Raises:
+            AlreadyOpenError: another process writes (or serves) this file.
+            OSError: the address is taken or cannot be bound.
+            InvalidInputError: a bad option (e.g. TCP without a token, or ``idle_exit`` not above 0).
     """
     if idle_exit is not None and not idle_exit > 0:
         raise InvalidInputError(f"--idle-exit must be a positive number of seconds, not {idle_exit}")
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        async with Memory(path, durability=durability, max_size=max_size, read_connections=read_connections) as memory:
+        async with Memory(
+            path,
+            durability=durability,
+            max_size=max_size,
+            read_connections=read_connections,
+            allow_foreign_tables=allow_foreign_tables,
+        ) as memory:
             server = Server(
                 memory, listen, tokens=tokens, allow_remote=allow_remote, max_connections=max_connections, limits=limits
             )
@@ -236,6 +244,7 @@ def _serve(options: dict[str, Any], ready: Callable[[str], object]) -> int:
                 max_connections=options["max_connections"],
                 limits=limits,
                 idle_exit=options.get("idle_exit"),
+                allow_foreign_tables=options.get("allow_foreign_tables", False),
                 ready=ready,
             ),
             backend="asyncio",

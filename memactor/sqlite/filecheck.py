@@ -66,7 +66,7 @@ def check_file(path: str, *, readonly: bool, allow_foreign_tables: bool = False)
         raise NotAMemoryError(
             f"{path} is another application's SQLite database (tables {shown}); memactor will not add its"
             " tables to it nor switch it to WAL mode. Use a file of its own, or pass allow_foreign_tables=True"
-            " to share this one"
+            " (memactor serve: --allow-foreign-tables) to share this one"
         )
     if 0 < version <= SCHEMA_VERSION and not ours:  # a newer one is the writer's `SchemaError`
         raise NotAMemoryError(
