@@ -10,11 +10,13 @@ connection fails, the channel is dead: every request waiting on it, and every la
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import socket
 from typing import Any
 
 import anyio
-from anyio.abc import SocketStream
+from anyio.abc import SocketAttribute, SocketStream
 
 from ..errors import CodecError, ConnectionLostError, InvalidInputError, MemactorError
 from .endpoint import Endpoint
@@ -23,6 +25,9 @@ from .payloads import decode_value, encode_value
 from .wire import DEFAULT_MAX_FRAME, HEADER_SIZE, MessageType, error_from_wire, pack_frame, unpack_message
 
 __all__ = ["Channel"]
+
+# How long `Channel.close` waits for its tasks to leave on their own before cancelling them (seconds).
+_CLOSE_GRACE_S = 5.0
 
 # Largest reply a client accepts unless the server announces a larger frame limit.
 _MAX_REPLY = 1024 * 1024 * 1024
@@ -116,11 +121,15 @@ class Channel:
         """Close the connection and wait for its tasks; requests still waiting get `ConnectionLostError`."""
         self._fail_all()
         self._outbox.close(drop=True)
-        await anyio.aclose_forcefully(self._stream)
-        for task in self._tasks:
-            task.cancel()
+        self._shut_down()
         if self._tasks:
-            await asyncio.wait(self._tasks)
+            # Both tasks leave by themselves once the socket is shut down; cancelling is only the fallback.
+            _, pending = await asyncio.wait(self._tasks, timeout=_CLOSE_GRACE_S)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+        await anyio.aclose_forcefully(self._stream)
 
     async def _receive(self) -> None:
         try:
@@ -147,7 +156,17 @@ class Channel:
             pass
         finally:
             self._fail_all()
-            await anyio.aclose_forcefully(self._stream)
+            self._shut_down()  # the receiver sees the end and closes the stream itself
+
+    def _shut_down(self) -> None:
+        # Ends the connection without closing the stream under the receiver's feet: anyio's socket stream
+        # wakes a pending receive from `aclose()` (and a cancelled one from `cancel()`) while the socket's own
+        # reader callback may already be queued for the same wake-up, which then raises InvalidStateError on
+        # the loop. After a shutdown the receiver reads the end of the stream and leaves by itself.
+        sock = self._stream.extra(SocketAttribute.raw_socket, None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def _fail_all(self) -> None:
         self.dead = True
