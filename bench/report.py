@@ -20,7 +20,7 @@ __all__ = ["environment", "print_table", "write_jsonl"]
 
 _PEER_FAMILIES = ("raw", "locked", "langgraph")
 _PACKAGES = ("memactor", "aiosqlite", "anyio", "langgraph-checkpoint-sqlite")
-# What seed.md claims for the predecessor ("After (Async)" column), for comparison with what it measures.
+# What the predecessor's write-up reports for it, shown beside what this run measures.
 _CLAIMED_MS = {"P1": 15.0, "P2": 45.0, "P3": 500.0, "P4": 300.0}
 
 

@@ -1,4 +1,4 @@
-"""The workloads, written once against `bench.systems.System`: S1..S6 from issue 4, and the predecessor's table.
+"""The workloads, written once against `bench.systems.System`: S1..S6 (scaling with concurrent agents) and the predecessor's table.
 
 Every scenario is a coroutine ``body(system, context, agents) -> Sample`` run on a freshly opened system.
 Agents are asyncio tasks; each awaits one operation at a time, as an agent framework's agents would.
@@ -80,7 +80,7 @@ class Scenario:
 
     Attributes:
         key: Unique id, e.g. ``"S1-64"``.
-        group: The issue's name for it (``"S1"``), which systems use to opt out.
+        group: The scenario family (``"S1"``), which systems use to opt out.
         title: What it measures, for people.
         agents: Concurrent agents.
         rows: Episodes preloaded before it starts (which layout size to copy).

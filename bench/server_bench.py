@@ -8,7 +8,7 @@ Run as ``python -m bench.server_bench [--procs 8] [--agents 8] [--ops 300] [--ro
 - ``server+local_reads``: the same with ``connect(..., local_reads=True)``.
 
 Throughput is total operations over the wall time from a common start to the last agent's end. The table
-gives each figure and its ratio to ``open``; the issue's target is server writes >= 0.5x ``open``.
+gives each figure and its ratio to ``open``; the design target is server writes >= 0.5x ``open``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The ratios issue 4 asks memactor to meet, checked against one run's medians."""
+"""The design targets memactor aims for, as ratios to its baselines, checked against one run's medians."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class Target:
     """One goal: ``system``'s figure in ``scenario`` against ``reference`` (a system, or a bound).
 
     Attributes:
-        label: How the issue states it.
+        label: The target, as the report prints it.
         scenario: Scenario key.
         system: The memactor variant measured.
         reference: The system compared against; empty for an absolute bound on ``figure``.

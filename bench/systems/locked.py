@@ -1,4 +1,4 @@
-"""`locked`: the predecessor design (shared/seed.md), rebuilt faithfully on memactor's schema.
+"""`locked`: the lock-based predecessor's design, rebuilt faithfully on memactor's schema.
 
 aiosqlite, one write connection guarded by an `asyncio.Lock`, one commit per write, and a fresh connection
 for every read. Its batch idiom holds the lock once and awaits one statement at a time before a single
