@@ -1,4 +1,4 @@
-"""The workloads, written once against `bench.systems.System`: S1..S6 (scaling with concurrent agents) and the predecessor's table.
+"""The workloads, written once against `bench.systems.System`: S1..S6 and the predecessor's table.
 
 Every scenario is a coroutine ``body(system, context, agents) -> Sample`` run on a freshly opened system.
 Agents are asyncio tasks; each awaits one operation at a time, as an agent framework's agents would.
