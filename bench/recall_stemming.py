@@ -8,7 +8,7 @@ naming all three of its topics. So the set measures exactly what a tokenizer can
 accents; meaning (synonyms) is left to embeddings.
 
 Each tokenizer indexes the same records in an in-memory FTS5 table; queries are built by memactor's own
-`memactor.sqlite.read.fts_match` and ranked by bm25 alone. "+*" appends ``*`` to the query's last word
+`memactor.sqlite.fts.fts_match` and ranked by bm25 alone. "+*" appends ``*`` to the query's last word
 (prefix matching for a trailing partial word), on full-word queries and on queries whose last word is cut to
 its first 4 letters ("cut"). A second query set ("any") lets each query word take any form, the record's own
 included, as an agent's words sometimes do.
@@ -32,7 +32,7 @@ import argparse
 import random
 import sqlite3
 
-from memactor.sqlite.read import fts_match
+from memactor.sqlite.fts import fts_match
 
 TOPICS: tuple[tuple[str, ...], ...] = (
     ("deploy", "deploys", "deployed", "deploying", "deployment", "deployments"),

@@ -17,7 +17,8 @@ from memactor.model.queries import Count, Get, GetByName, Page, Search
 from memactor.model.ranking import SearchWeights
 from memactor.model.records import Episode, Fact, Skill
 from memactor.sqlite.apply import apply_batch
-from memactor.sqlite.read import fts_match, run_query
+from memactor.sqlite.fts import fts_match
+from memactor.sqlite.read import run_query
 from memactor.sqlite.schema import configure_reader, configure_writer, migrate
 
 

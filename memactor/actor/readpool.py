@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from ..errors import ClosedError, StorageError
 from ..model.queries import Query
-from ..sqlite.mutations import storage_error
+from ..sqlite.failures import storage_error
 from ..sqlite.read import run_query
 from ..sqlite.schema import configure_reader
 from ..sqlite.vectors import read_embedder

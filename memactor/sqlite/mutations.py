@@ -34,14 +34,13 @@ from ..model.commands import (
     UpdateRecord,
 )
 from ..model.records import Record
-from .failures import breaks_batch, command_error, is_full, storage_error
+from .failures import breaks_batch, command_error
 from .items import delete_item, put_item, sweep_items, touch_items
 from .rows import COLUMNS, column_values, from_row, insert_values, select_list, to_row
 from .schema import TABLES
 from .vectors import set_embedder, store_vectors, store_vectors_at
 
-# `is_full` and `storage_error` are re-exported: the writer learned them here.
-__all__ = ["Quota", "add_all_new", "apply_command", "enforce_quota", "is_full", "storage_error"]
+__all__ = ["Quota", "add_all_new", "apply_command", "enforce_quota"]
 
 T = TypeVar("T")
 

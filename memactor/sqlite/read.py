@@ -19,7 +19,7 @@ from .rows import from_row, select_list
 from .schema import TABLES
 from .vsearch import search_vectors
 
-__all__ = ["fts_match", "run_query"]
+__all__ = ["run_query"]
 
 # How many bm25-ordered candidates the blend re-ranks, per result asked for.
 CANDIDATES_PER_RESULT = 5

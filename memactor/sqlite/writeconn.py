@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 import urllib.parse
 
-from .mutations import is_full
+from .failures import is_full
 from .schema import configure_writer, migrate
 
 __all__ = ["check_connection", "checkpoint", "connect_writer"]
