@@ -25,7 +25,7 @@ from memactor.errors import (
 )
 from memactor.model.commands import AddRecords, Batch, Command, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
 from memactor.model.records import Episode, Fact, Skill
-from memactor.sqlite import apply, mutations, schema
+from memactor.sqlite import apply, failures, mutations, schema
 from memactor.sqlite.apply import apply_batch
 from memactor.sqlite.mutations import Quota, apply_command
 from memactor.sqlite.schema import SCHEMA_VERSION, configure_writer, migrate
@@ -388,5 +388,5 @@ def test_set_quota_needs_a_quota_object(conn: sqlite3.Connection) -> None:
 def test_storage_error_maps_sqlite_full() -> None:
     full = sqlite3.OperationalError("database or disk is full")
     full.sqlite_errorcode = sqlite3.SQLITE_FULL  # type: ignore[attr-defined]
-    assert isinstance(mutations.storage_error(full), StorageFullError)
-    assert type(mutations.storage_error(sqlite3.OperationalError("other"))) is StorageError
+    assert isinstance(failures.storage_error(full), StorageFullError)
+    assert type(failures.storage_error(sqlite3.OperationalError("other"))) is StorageError
