@@ -25,7 +25,7 @@ from memactor.errors import (
 )
 from memactor.model.commands import AddRecords, Batch, Command, DeleteRecord, Ping, RecordUse, SetQuota, UpdateRecord
 from memactor.model.records import Episode, Fact, Skill
-from memactor.sqlite import apply, failures, mutations, schema
+from memactor.sqlite import apply, failures, schema
 from memactor.sqlite.apply import apply_batch
 from memactor.sqlite.mutations import Quota, apply_command
 from memactor.sqlite.schema import SCHEMA_VERSION, configure_writer, migrate
