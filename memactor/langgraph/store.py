@@ -2,8 +2,8 @@
 
 Every node of every graph, in this process or (through ``memactor serve``) in others, reads through
 memactor's read pool and writes through its single writer: parallel nodes do not queue behind one lock,
-and their writes share group commits. Semantics are those of LangGraph's ``InMemoryStore``; the README's
-"Use with LangGraph" section lists where they differ.
+and their writes share group commits. Semantics are those of LangGraph's ``InMemoryStore``; ``docs/langgraph.md``
+lists where they differ.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A LangGraph graph whose parallel nodes write and search memories through `MemactorStore` (the README's example).
+"""A LangGraph graph whose parallel nodes write and search memories through `MemactorStore` (as in docs/langgraph.md).
 
 Run as ``python -m tests.langgraph.graph_app URL NAME NODES``: the graph runs once against the ``memactor serve``
 at URL, its nodes writing under ("memories", NAME, node) and searching ("memories",); it prints a JSON summary.

@@ -2,7 +2,7 @@
 
 Each step runs one operation (or a batch of them) on both stores, through one of four doors chosen at random:
 `batch`, `abatch`, the sync convenience methods and their async forms. Results must be equal, except where
-the README lists an intended difference, and these are neutralised here explicitly:
+docs/langgraph.md lists an intended difference, and these are neutralised here explicitly:
 
 - ``list_namespaces``: `InMemoryStore` also lists namespaces that hold nothing (emptied by a delete, or
   created by a get of a missing item); the reference below lists only namespaces that hold items.
