@@ -150,13 +150,29 @@ def _environment(place: Path) -> dict[str, str]:
     return env
 
 
+def _places(chain: list[Block]) -> list[str]:
+    """Where each line of the chain's code is in its page (``page:line``), in order."""
+    return [
+        f"{block.page.relative_to(ROOT)}:{block.line + offset}"
+        for block in chain
+        for offset in range(1, len(block.code.splitlines()) + 1)
+    ]
+
+
+def _located(output: str, places: list[str]) -> str:
+    """The output with each line of the example it names (a traceback's, bash's) followed by its page and line."""
+
+    def place(match: re.Match[str]) -> str:
+        number = int(match.group(2))
+        return f"{match.group(0)} [{places[number - 1]}]" if 0 < number <= len(places) else match.group(0)
+
+    return re.sub(r"(example\.py\", line|example\.sh: line) (\d+)", place, output)
+
+
 def _numbered(chain: list[Block]) -> str:
     """The chain's code with each line's place in its page, for the failure message."""
-    out = []
-    for block in chain:
-        for offset, text in enumerate(block.code.splitlines(), start=1):
-            out.append(f"{block.page.name}:{block.line + offset:<5} {text}")
-    return "\n".join(out)
+    lines = [text for block in chain for text in block.code.splitlines()]
+    return "\n".join(f"{where:<28} {text}" for where, text in zip(_places(chain), lines, strict=True))
 
 
 @pytest.mark.parametrize("block", RUNNABLE, ids=[b.where for b in RUNNABLE])
@@ -168,7 +184,9 @@ def test_example_runs(block: Block, place: Path) -> None:
     if RUN_LANGUAGES[block.language] == "python":
         script, command = work / "example.py", [sys.executable, "example.py"]
     else:
-        script, command = work / "example.sh", ["bash", "-e", "example.sh"]
+        # bash -e stops at the first failing command; the trap says which line that was.
+        trap = """trap 'echo "example.sh: line $LINENO: exit status $?" >&2' ERR; . ./example.sh"""
+        script, command = work / "example.sh", ["bash", "-e", "-c", trap]
     script.write_text(code, encoding="utf-8")
     # A file, not a pipe: a detached server inherits the output and would hold a pipe open after the block ends.
     log_path = place / "output.log"
@@ -191,7 +209,7 @@ def test_example_runs(block: Block, place: Path) -> None:
                 status = f"no end within {TIMEOUT_S:.0f} s"
     finally:
         _kill_leftovers(place)
-    output = log_path.read_text(encoding="utf-8", errors="replace")
+    output = _located(log_path.read_text(encoding="utf-8", errors="replace"), _places(chain))
     assert status == 0, (
         f"{block.where}: the {block.language} example failed ({status})\n"
         f"--- output ---\n{output}\n--- code ---\n{_numbered(chain)}"
