@@ -239,12 +239,15 @@ def _mcp_parser() -> argparse.ArgumentParser:
 
 def _parse_mcp(parser: argparse.ArgumentParser, args: list[str], where: str) -> None:
     try:
-        parser.parse_args(args)
+        _, unknown = parser.parse_known_args(args)
     except SystemExit as exc:  # --help prints and exits 0
         if exc.code:
             pytest.fail(f"{where}: `memactor mcp {shlex.join(args)}` does not parse")
+        return
     except argparse.ArgumentError as exc:
         pytest.fail(f"{where}: `memactor mcp {shlex.join(args)}` does not parse: {exc}")
+    if unknown:
+        pytest.fail(f"{where}: `memactor mcp {shlex.join(args)}` does not parse: unknown {shlex.join(unknown)}")
 
 
 JSON_BLOCKS = [b for b in ALL_BLOCKS if b.language == "json"]
