@@ -3,7 +3,8 @@
 Each ```python block runs with this interpreter, each ```sh / ```bash / ```shell block with ``bash -e`` (with
 this interpreter's ``bin`` first on PATH, so ``memactor`` and ``python`` are the ones under test), in a fresh
 directory of its own, with a private runtime directory, home and data directory; servers it leaves behind are
-killed. ```json blocks must parse, and every ``memactor mcp`` command line (in JSON configs and shell blocks)
+killed. Then it runs again in the same directory, as a reader trying it twice would: examples must be
+re-runnable. ```json blocks must parse, and every ``memactor mcp`` command line (in JSON configs and shell blocks)
 must parse with the real ``memactor mcp`` argument parser.
 
 Markers, an HTML comment on the line before a block (visible in the source, invisible when rendered):
@@ -175,26 +176,14 @@ def _numbered(chain: list[Block]) -> str:
     return "\n".join(f"{where:<28} {text}" for where, text in zip(_places(chain), lines, strict=True))
 
 
-@pytest.mark.parametrize("block", RUNNABLE, ids=[b.where for b in RUNNABLE])
-def test_example_runs(block: Block, place: Path) -> None:
-    chain = _chain(block)
-    work = place / "work"
-    work.mkdir()
-    code = "".join(b.code for b in chain)
-    if RUN_LANGUAGES[block.language] == "python":
-        script, command = work / "example.py", [sys.executable, "example.py"]
-    else:
-        # bash -e stops at the first failing command; the trap says which line that was.
-        trap = """trap 'echo "example.sh: line $LINENO: exit status $?" >&2' ERR; . ./example.sh"""
-        script, command = work / "example.sh", ["bash", "-e", "-c", trap]
-    script.write_text(code, encoding="utf-8")
-    # A file, not a pipe: a detached server inherits the output and would hold a pipe open after the block ends.
-    log_path = place / "output.log"
+def _run(command: list[str], place: Path, log_path: Path) -> int | str:
+    """Run one example in ``place/work``; its exit status, or why it has none. Kills what it leaves running."""
     try:
+        # A file, not a pipe: a detached server inherits the output and would hold a pipe open after the block.
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 command,
-                cwd=work,
+                cwd=place / "work",
                 env=_environment(place),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -202,19 +191,36 @@ def test_example_runs(block: Block, place: Path) -> None:
                 start_new_session=True,
             )
             try:
-                status: int | str = process.wait(timeout=TIMEOUT_S)
+                return process.wait(timeout=TIMEOUT_S)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-                status = f"no end within {TIMEOUT_S:.0f} s"
+                return f"no end within {TIMEOUT_S:.0f} s"
     finally:
         _kill_leftovers(place)
-    output = _located(log_path.read_text(encoding="utf-8", errors="replace"), _places(chain))
-    assert status == 0, (
-        f"{block.where}: the {block.language} example failed ({status})\n"
-        f"--- output ---\n{output}\n--- code ---\n{_numbered(chain)}"
-    )
-    os.unlink(script)
+
+
+@pytest.mark.parametrize("block", RUNNABLE, ids=[b.where for b in RUNNABLE])
+def test_example_runs_and_runs_again(block: Block, place: Path) -> None:
+    chain = _chain(block)
+    work = place / "work"
+    work.mkdir()
+    if RUN_LANGUAGES[block.language] == "python":
+        script, command = work / "example.py", [sys.executable, "example.py"]
+    else:
+        # bash -e stops at the first failing command; the trap says which line that was.
+        trap = """trap 'echo "example.sh: line $LINENO: exit status $?" >&2' ERR; . ./example.sh"""
+        script, command = work / "example.sh", ["bash", "-e", "-c", trap]
+    script.write_text("".join(b.code for b in chain), encoding="utf-8")
+    # The second run is a reader's second try, in the same directory, with what the first one left there.
+    for attempt in ("first", "second"):
+        log_path = place / f"{attempt}.log"
+        status = _run(command, place, log_path)
+        output = _located(log_path.read_text(encoding="utf-8", errors="replace"), _places(chain))
+        assert status == 0, (
+            f"{block.where}: the {block.language} example failed on its {attempt} run ({status})\n"
+            f"--- output ---\n{output}\n--- code ---\n{_numbered(chain)}"
+        )
 
 
 def test_every_block_is_run_or_says_why_not() -> None:
