@@ -87,7 +87,7 @@ async def test_the_writer_sweeps_expired_items(db_path: Path) -> None:
         await past.put(("s",), "old", {"v": 1}, ttl=60)
         await mem.items.put(("s",), "kept", {"v": 2}, ttl=3600)
         await mem.items.put(("s",), "forever", {"v": 3})
-        assert rows() == 3
+        assert rows() in (2, 3)  # all three were written; the sweep every 0.05 s may already have run
         with anyio.fail_after(60):  # a hang guard, not a speed bound
             while rows() != 2:
                 await anyio.sleep(0.02)
