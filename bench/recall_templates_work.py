@@ -55,7 +55,8 @@ SUPPORT = Domain(
         ),
         Event(
             "sso-setup",
-            ("{e} could not sign in after their identity provider rotated its SAML certificate; {n} users were locked out",
+            ("{e} could not sign in after their identity provider rotated its SAML certificate;"
+             " {n} users were locked out",
              "{e}: their IT admin must send the new SAML metadata before each rotation"),
             "restore login for {e} users",
             ("check SAML errors for {e}", "signature validation failed", "upload new metadata", "test login"),
@@ -70,7 +71,8 @@ SUPPORT = Domain(
         ),
         Event(
             "data-export",
-            ("{e} asked for a full export of their records; the CSV of {n} thousand rows was sent through a secure link",
+            ("{e} asked for a full export of their records; the CSV of {n} thousand rows"
+             " was sent through a secure link",
              "{e}: exports must be encrypted and links expire after 7 days"),
             "export account data for {e}",
             ("run export job for {e}", "compress the CSV", "upload to secure share", "send expiring link"),
@@ -137,7 +139,8 @@ REVIEW = Domain(
             True,
             ("coverage-check-{e}", "require tests for error paths of the {e} before approving",
              ("run coverage", "list untested branches", "request tests")),
-            ("was the {q} change accepted without proof it works?", "{q} patch lacked checks, what did the reviewer say?",
+            ("was the {q} change accepted without proof it works?",
+             "{q} patch lacked checks, what did the reviewer say?",
              "nobody verified the {q} edit"),
             ("what do I demand before signing off on {q} edits?", "checklist for accepting {q} patches"),
         ),
