@@ -110,7 +110,9 @@ def _slug(text: str) -> str:
 
 
 def _story_rows(domain: Domain, event: Event, entity: str, story: str, rng: random.Random) -> list[Row]:
-    fill = lambda template: _fill(template, rng, e=entity)  # noqa: E731 - one line, read at once
+    def fill(template: str) -> str:
+        return _fill(template, rng, e=entity)
+
     rows = [Row("", "fact", "answer", domain.name, story, {"content": fill(event.facts[0])})]
     if rng.random() < FOLLOW_UP_SHARE:
         rows.append(Row("", "fact", "note", domain.name, story, {"content": fill(event.facts[1])}))
@@ -234,7 +236,10 @@ def stats_markdown(rows: Sequence[Row], queries: Sequence[Query]) -> str:
     overlap = Counter(min(q.overlap, 2) for q in queries)
     asked = Counter(q.kind for q in queries)
     sizes = Counter(len(q.relevant) for q in queries)
-    share = lambda n: f"{overlap[n]} ({100 * overlap[n] / len(queries):.0f}%)"  # noqa: E731
+
+    def share(n: int) -> str:
+        return f"{overlap[n]} ({100 * overlap[n] / len(queries):.0f}%)"
+
     lines = [
         "| | |",
         "|---|---|",
