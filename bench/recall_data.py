@@ -132,8 +132,8 @@ _RESULTS = ("nothing unusual found", "all green", "owner confirmed everything is
             "budget unchanged", "contacts list updated")  # fmt: skip
 
 
-def _filler_row(domain: Domain, rng: random.Random, serial: int, routine: bool) -> Row:
-    entity = rng.choice(domain.entities)[0]
+def _filler_row(domain: Domain, rng: random.Random, serial: int, routine: bool, entity: str | None = None) -> Row:
+    entity = entity or rng.choice(domain.entities)[0]
     if routine:
         text = f"{rng.choice(_CHECKS)} {entity}: {rng.choice(_RESULTS)}"
     else:
@@ -220,11 +220,28 @@ def content_stems_raw(conn: sqlite3.Connection, words: Sequence[str]) -> list[se
     return found
 
 
+_SYLLABLES = ("ka", "lo", "mi", "ne", "su", "ta", "ri", "po", "da", "ve", "zu", "ho")
+_SUFFIXES = ("api", "db", "svc", "job", "feed", "team", "corp", "module")
+
+
 def padding(count: int, seed: int = SEED) -> Iterator[Row]:
-    """``count`` more distractor and routine records (ids ``p000001``...), to measure latency at scale."""
+    """``count`` more records (ids ``p000001``...), never relevant, to measure at scale.
+
+    Two in three are stories' records about entities no question names (made-up names such as
+    ``kalori-api``): the same events in the same words, as a large memory holds about many other services,
+    customers and colleagues. The rest are distractor and routine notes about such entities.
+    """
     rng = random.Random(seed + 1)
     for serial in range(1, count + 1):
-        row = _filler_row(rng.choice(DOMAINS), rng, serial + 1_000_000, routine=serial % 2 == 0)
+        domain = rng.choice(DOMAINS)
+        entity = "".join(rng.choice(_SYLLABLES) for _ in range(3)) + "-" + rng.choice(_SUFFIXES)
+        if serial % 3:
+            row = rng.choice(_story_rows(domain, rng.choice(domain.events), entity, "", rng))
+            row.role, row.story = "distractor", None
+            if row.kind == "skill":
+                row.fields["name"] += f"-{serial}"
+        else:
+            row = _filler_row(domain, rng, serial + 1_000_000, routine=serial % 2 == 0, entity=entity)
         row.id = f"p{serial:06d}"
         yield row
 

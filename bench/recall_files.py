@@ -22,7 +22,7 @@ from memactor.sqlite.textindex import index_sql
 
 from .recall_data import DATA_DIR, padding
 
-__all__ = ["UNSTEMMED", "LabelledSet", "build", "load_set", "padded", "unstemmed_copy"]
+__all__ = ["UNSTEMMED", "LabelledSet", "build", "load_set", "padded", "to_record", "unstemmed_copy"]
 
 # The tokenizer before stemming: SQLite's default, with diacritics removed as in the stemming one.
 UNSTEMMED = "unicode61 remove_diacritics 2"
@@ -55,7 +55,8 @@ def load_set(directory: Path = DATA_DIR, slice_queries: int | None = None) -> La
     return LabelledSet([r for r in records if r["id"] in keep], queries)
 
 
-def _record(line: dict[str, Any]) -> Fact | Episode | Skill:
+def to_record(line: dict[str, Any]) -> Fact | Episode | Skill:
+    """The memactor record a JSON line of the set describes, with the line's id as its id."""
     kind, fields = line["kind"], line["fields"]
     if kind == "fact":
         return Fact(id=line["id"], **fields)
@@ -71,7 +72,7 @@ async def build(path: Path, lines: Iterable[dict[str, Any]], embedder: Embedder 
         stores = {"fact": mem.facts, "episode": mem.episodes, "skill": mem.skills}
         batch: dict[str, list[Any]] = {kind: [] for kind in stores}
         for line in lines:
-            batch[line["kind"]].append(_record(line))
+            batch[line["kind"]].append(to_record(line))
             count += 1
             if count % _CHUNK == 0:
                 await _flush(stores, batch, progress)

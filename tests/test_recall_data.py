@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from bench.recall_data import DATA_DIR, content_stems, generate, stats_markdown, write
-from bench.recall_files import load_set
+from bench.recall_data import DATA_DIR, content_stems, generate, padding, stats_markdown, write
+from bench.recall_files import load_set, to_record
 
 
 def test_committed_files_are_the_generators_output(tmp_path: Path) -> None:
@@ -45,3 +45,16 @@ def test_shared_words_are_counted_after_stemming_without_stopwords() -> None:
         {"deploy", "fail", "server"},
         {"wrong"},
     ]
+
+
+def test_padding_is_never_relevant_and_loads_as_records() -> None:
+    rows = list(padding(600))
+    assert [r.id for r in rows] == [f"p{n:06d}" for n in range(1, 601)]
+    assert all(r.story is None and r.role in ("distractor", "routine") for r in rows)
+    names = [r.fields["name"] for r in rows if r.kind == "skill"]
+    assert len(names) == len(set(names))  # skill names are unique within a namespace
+    labelled_names = {r.fields["name"] for r in generate()[0] if r.kind == "skill"}
+    assert not labelled_names & set(names)
+    for row in rows:
+        to_record(row.line())  # each is a valid memactor record
+    assert len({r.text() for r in rows}) > 0.9 * len(rows)  # varied, not a few texts repeated
