@@ -3,8 +3,8 @@
 ``python -m bench.recall_data`` writes ``tests/data/recall/records.jsonl`` and ``queries.jsonl`` and prints
 the statistics that ``tests/data/recall/README.md`` quotes; ``tests/test_recall_data.py`` checks that the
 committed files are exactly what this writes. Everything comes from the hand-written templates in
-`bench.recall_templates` and `bench.recall_templates_work` and one ``random.Random(SEED)``: no download,
-no model.
+`bench.recall_templates`, `bench.recall_templates_ops` and `bench.recall_templates_work` and one
+``random.Random(SEED)``: no download, no model.
 
 A *story* is one event of one entity ("deploy failed its health check" x ``payments-api``). It gives a fact
 (grade 2), sometimes a follow-up note (grade 1), an episode and a skill. A question is about one story and
@@ -28,7 +28,8 @@ from typing import Any
 
 from memactor.sqlite.textindex import TOKENIZE
 
-from .recall_templates import DATABASES, INFRA, PIPELINES, SECURITY, Domain, Event
+from .recall_templates import DATABASES, INFRA, Domain, Event
+from .recall_templates_ops import PIPELINES, SECURITY
 from .recall_templates_work import REVIEW, SCHEDULING, SUPPORT
 
 __all__ = [
