@@ -78,7 +78,13 @@ def main(argv: list[str] | None = None) -> int:
 
     Returns:
         The exit status: 0 on success, 2 on bad arguments (argparse exits with 2 itself on unknown options).
+        ``recall`` as the first argument runs `bench.recall` instead, with the arguments after it.
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["recall"]:
+        from .recall import main as recall_main
+
+        return recall_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         sizes = _sizes(QUICK if args.quick else FULL, args.set, args.rounds)
