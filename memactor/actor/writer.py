@@ -70,6 +70,7 @@ def _checkpoint(conn: Any, mode: str = "TRUNCATE") -> bool:
 
 
 def _check_connection(conn: Any) -> None:
+    """Whether the writer's connection can go on after a failed group (`memactor.engine.Engine.check_writer`)."""
     current_engine().check_writer(conn)
 
 
