@@ -8,6 +8,7 @@ this proves is the seam, not a mock of the product: every write and read below i
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import threading
 from collections.abc import Sequence
@@ -51,6 +52,10 @@ class RecordingEngine:
         self.entered = threading.Event()  # a group commit has reached the engine
         self.hold = threading.Event()  # group commits wait for it
         self.hold.set()
+        self.preparing = threading.Event()  # `prepare` has started
+        self.prepare_gate = threading.Event()  # `prepare` waits for it
+        self.prepare_gate.set()
+        self.released = threading.Event()
         self.fail_next_group = False
 
     def _note(self, method: str) -> None:
@@ -61,11 +66,14 @@ class RecordingEngine:
 
     def prepare(self, *, readonly: bool) -> None:
         self._note(f"prepare(readonly={readonly})")
+        self.preparing.set()
+        self.prepare_gate.wait(HANG)
         self.inner.prepare(readonly=readonly)
 
     def release(self) -> None:
         self._note("release")
         self.inner.release()
+        self.released.set()
 
     def close(self, conn: Conn) -> None:
         self._note(f"close {conn.role}")
@@ -204,6 +212,22 @@ async def test_a_broken_group_fails_its_callers_and_the_writer_goes_on(db_path: 
     assert methods.index("check_writer") > methods.index("apply_batch")
 
 
+async def test_an_open_cancelled_while_the_engine_prepares_gives_back_what_it_took(db_path: Path) -> None:
+    # What the event loop does to every task when it shuts down: cancel it, the task that opens included.
+    engine = RecordingEngine(db_path)
+    engine.prepare_gate.clear()
+    opening = asyncio.ensure_future(memactor.open(engine).__aenter__())
+    await anyio.to_thread.run_sync(engine.preparing.wait, HANG)
+    (task,) = [t for t in asyncio.all_tasks() if getattr(t.get_coro(), "__qualname__", "") == "Memory._open"]
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await opening
+    engine.prepare_gate.set()  # the worker thread cannot be stopped: it takes the lock now, with nobody to use it
+    assert await anyio.to_thread.run_sync(engine.released.wait, HANG), "the lock taken after the cancel was kept"
+    async with memactor.open(db_path) as mem:  # AlreadyOpenError if the lock were still held
+        assert await mem.facts.count() == 0
+
+
 async def test_a_readonly_handle_prepares_without_a_writer(db_path: Path) -> None:
     async with memactor.open(db_path) as mem:
         await mem.facts.add(Fact(content="kept"))
@@ -225,6 +249,12 @@ async def test_storage_statistics_of_a_closed_handle_raise_closed_error(db_path:
 async def test_an_engine_object_refuses_options_that_belong_to_it(db_path: Path) -> None:
     with pytest.raises(memactor.InvalidInputError, match="engine object"):
         memactor.open(RecordingEngine(db_path), max_size=1 << 20)
+
+
+@pytest.mark.parametrize("target", [42, None, b"memory.db", object()])
+def test_a_target_that_is_no_path_url_or_engine_is_refused(target: Any) -> None:
+    with pytest.raises(memactor.InvalidInputError, match="a file path, a postgresql:// URL or an engine object"):
+        memactor.open(target)
 
 
 def test_open_picks_sqlite_for_a_path(db_path: Path) -> None:

@@ -8,6 +8,7 @@ ends, which drains and commits everything queued first. Nothing starts lazily.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from types import TracebackType
 from typing import Any, Literal
@@ -23,7 +24,7 @@ from ..model.itemops import GetItems, SearchItems
 from ..model.queries import Query
 from ..model.stats import Statistics, WriterCounters
 from ..model.validate import check_float, check_int
-from .aio import finish, require_asyncio
+from .aio import finish, require_asyncio, undoable
 from .batch import BatchContext
 from .items import ItemStore
 from .readpool import ReadPool, storage_statistics, stored_embedder
@@ -119,7 +120,8 @@ class Memory:
 
     async def _open(self) -> None:
         try:
-            await asyncio.to_thread(self._engine.prepare, readonly=self.readonly)
+            # Given back at once if this open is cancelled meanwhile (the loop shutting down).
+            await undoable(functools.partial(self._engine.prepare, readonly=self.readonly), self._engine.release)
         except BaseException:
             if self._writer is not None:
                 self._writer.abandon()
@@ -301,9 +303,17 @@ class Memory:
         return await self._pool.call(storage_statistics)
 
 
+# What makes an object an engine (`memactor.engine.Engine`) for `open`, beside its ``target`` and ``name``.
+_ENGINE_METHODS = ("prepare", "release", "connect_writer", "apply_batch", "connect_reader", "run_query", "close")
+
+
 def _engine(target: str | os.PathLike[str] | Engine[Any, Any], options: EngineOptions) -> Engine[Any, Any]:
     if isinstance(target, (str, os.PathLike)):
         return open_engine(target, options)
+    if not all(callable(getattr(target, name, None)) for name in _ENGINE_METHODS):
+        raise InvalidInputError(
+            f"open() takes a file path, a postgresql:// URL or an engine object, not {type(target).__name__}"
+        )
     if options.max_size is not None or options.allow_foreign_tables:
         raise InvalidInputError("an engine object brings its own options: pass max_size and the like to the engine")
     return target
