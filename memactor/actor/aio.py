@@ -6,20 +6,22 @@ asyncio backend only. `require_asyncio` says so at once, before any lock is take
 
 On asyncio, ``anyio.CancelScope(shield=True)`` does not stop a plain ``task.cancel()``. Work that must
 finish once started (a group commit handed to SQLite, opening or closing the writer) therefore runs in a
-task of its own, and `finish` waits for it whatever cancellation arrives meanwhile.
+task of its own, and `finish` waits for it whatever cancellation arrives meanwhile. A blocking step that takes
+something (a lock) runs in a worker thread through `undoable`, which gives it back if nobody is left to use it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import threading
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import sniffio
 
 from ..errors import UnsupportedBackendError
 
-__all__ = ["finish", "require_asyncio"]
+__all__ = ["finish", "require_asyncio", "undoable"]
 
 T = TypeVar("T")
 
@@ -68,3 +70,34 @@ async def finish(awaitable: Awaitable[T]) -> T:
             task.exception()  # retrieved, so asyncio does not log it as never retrieved
         raise interrupted
     return task.result()
+
+
+async def undoable(do: Callable[[], object], undo: Callable[[], object]) -> None:
+    """Run blocking ``do`` in a worker thread; if the caller is cancelled first, ``undo`` runs once ``do`` has.
+
+    A cancelled ``await`` does not stop a worker thread: without this, what ``do`` took (the writer's lock) once
+    it ended would be held by nobody. ``undo`` runs in whichever of the thread and the caller sees both ``do``
+    done and the caller gone; it must be idempotent.
+
+    Raises:
+        CancelledError: the caller was cancelled (``do`` may still be running; ``undo`` follows it).
+        Exception: whatever ``do`` raised.
+    """
+    guard = threading.Lock()  # orders "done" against "abandoned": they happen on two threads
+    state = {"done": False, "abandoned": False}
+
+    def run() -> None:
+        do()
+        with guard:
+            state["done"] = True
+            if state["abandoned"]:
+                undo()
+
+    try:
+        await asyncio.to_thread(run)
+    except asyncio.CancelledError:
+        with guard:
+            state["abandoned"] = True
+            if state["done"]:
+                undo()
+        raise
