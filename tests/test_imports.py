@@ -52,7 +52,7 @@ LAYERS: list[set[str]] = [
     {"sqlite.apply", "sqlite.read", "sqlite.writeconn"},
     {"actor.aio", "actor.lane"},
     {"actor.writer", "actor.readpool", "actor.backend"},
-    {"actor.stores", "actor.items", "actor.reindex"},
+    {"actor.stores", "actor.items", "actor.reindex", "actor.batchembed"},
     {"actor.batch"},
     {"actor.memory"},
     {"actor.blocking"},
