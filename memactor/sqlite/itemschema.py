@@ -38,7 +38,8 @@ END;
 """
 # The schema step that adds items (version 3): self-contained, so other steps merge around it. Its text index
 # uses SQLite's default tokenizer; version 6 rebuilds it stemmed (`memactor.sqlite.schema`).
-ITEMS_SCHEMA = """
+ITEMS_SCHEMA = (
+    """
 CREATE TABLE items (
     rowid INTEGER PRIMARY KEY AUTOINCREMENT,
     path TEXT NOT NULL,
@@ -55,7 +56,9 @@ CREATE TABLE items (
 CREATE INDEX items_by_expiry ON items(expires_at) WHERE expires_at IS NOT NULL;
 CREATE VIRTUAL TABLE items_fts USING fts5(text, content='items', content_rowid='rowid');
 INSERT INTO items_fts (items_fts, rank) VALUES ('automerge', 16);
-""" + ITEMS_FTS_TRIGGERS
+"""
+    + ITEMS_FTS_TRIGGERS
+)
 
 ITEM_COLUMNS = "path, key, value, created_at, updated_at, version, ttl, expires_at"
 _FIELDS = tuple(f.name for f in dataclasses.fields(Item))

@@ -1,8 +1,8 @@
 """The text index: its tokenizer, the triggers that keep it in step with its table, and the in-place rebuild
 that moves an existing file's index to a new tokenizer.
 
-Each record table ``T`` (and the items table) has an external-content FTS5 index ``T_fts``. The rebuild fills a second index,
-``T_fts_new``, in chunks of rows, each chunk its own transaction that also advances a watermark
+Each record table ``T`` (and the items table) has an external-content FTS5 index ``T_fts``. The rebuild fills
+a second index, ``T_fts_new``, in chunks of rows, each chunk its own transaction that also advances a watermark
 (``fts_rebuild.done_rowid``): a kill at any point loses at most the chunk in flight, and the next run goes
 on from the watermark, so no row is indexed twice or missed. Until the last chunk, searches keep using
 ``T_fts``, which stays complete; one final transaction drops it and renames ``T_fts_new`` in its place, so a
