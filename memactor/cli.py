@@ -17,7 +17,7 @@ from typing import Any
 __all__ = ["main"]
 
 # Subcommands run by `memactor.ops`: each registers its arguments in its own `_add_...` block below.
-_OPERATIONS = frozenset({"stats", "export", "import", "backup", "check", "search"})
+_OPERATIONS = frozenset({"stats", "export", "import", "backup", "check", "search", "upgrade"})
 
 
 def _version() -> str:
@@ -99,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_backup(commands)
     _add_check(commands)
     _add_search(commands)
+    _add_upgrade(commands)
     return parser
 
 
@@ -143,6 +144,13 @@ def _add_check(commands: Any) -> None:
         "check", help="integrity, schema version, text indexes, orphaned citations (exit 1 when not clean)"
     )
     check.add_argument("path", help="the memory file")
+
+
+def _add_upgrade(commands: Any) -> None:
+    upgrade = commands.add_parser(
+        "upgrade", help="bring a memory file to this memactor's schema now, with progress (resumable)"
+    )
+    upgrade.add_argument("path", help="the memory file (not open for writing by another process)")
 
 
 def _add_search(commands: Any) -> None:

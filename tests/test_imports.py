@@ -84,7 +84,7 @@ LAYERS: list[set[str]] = [
         "ops.importer",
     },
     {"net.reindexcmd"},
-    {"ops.backup", "ops.search"},
+    {"ops.backup", "ops.search", "ops.upgrade"},
     {"ops.check"},
     {"mcp.guard", "mcp.reads", "mcp.reference", "langgraph.store"},
     {"mcp.tools", "langgraph"},
