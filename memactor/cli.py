@@ -208,6 +208,12 @@ def _add_reindex(commands: Any) -> None:
     reindex.add_argument(
         "--all", dest="every", action="store_true", help="re-embed every record, not only those without a vector"
     )
+    reindex.add_argument(
+        "--switch",
+        action="store_true",
+        help="move the file to this embedder (another than its own): embed every record into a stage, then swap"
+        " them in at once; searches use the old vectors until then; resumable",
+    )
 
 
 def _add_mcp(commands: Any) -> None:

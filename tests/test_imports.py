@@ -48,6 +48,7 @@ LAYERS: list[set[str]] = [
     {"sqlite.itemschema", "sqlite.fts", "sqlite.textindex"},
     {"sqlite.schema", "sqlite.rows", "sqlite.failures", "sqlite.filelock", "sqlite.items"},
     {"sqlite.itemread", "sqlite.vectors", "sqlite.vsearch", "sqlite.filecheck"},
+    {"sqlite.vswitch"},
     {"sqlite.mutations"},
     {"sqlite.apply", "sqlite.read", "sqlite.writeconn"},
     {"actor.aio", "actor.lane"},

@@ -252,10 +252,11 @@ def configure_reader(conn: sqlite3.Connection) -> None:
 
 
 # Every table a memactor file may hold, in any version or mid-migration: the record tables, their FTS5
-# indexes (with FTS5's shadow tables, and the ``_new`` index of an interrupted rebuild) and the bookkeeping.
+# indexes (with FTS5's shadow tables, and the ``_new`` index of an interrupted rebuild), the bookkeeping and
+# the vectors staged by an embedder switch under way (`memactor.sqlite.vswitch`).
 _OWN_TABLE = re.compile(
     r"(episodes|facts|skills|items)(_fts(_new)?(_(config|data|docsize|idx|content))?)?"
-    r"|fts_progress|fts_rebuild|meta|vectors|vector_log|sqlite_sequence|sqlite_stat\d"
+    r"|fts_progress|fts_rebuild|meta|vectors|vector_log|vector_stage|sqlite_sequence|sqlite_stat\d"
 )
 
 
