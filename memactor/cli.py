@@ -1,5 +1,5 @@
-"""The ``memactor`` command: ``demo``, ``bench``, ``serve``, ``mcp``, ``reindex``, ``import-graph``, the operations
-and ``--version``.
+"""The ``memactor`` command: ``demo``, ``bench``, ``serve``, ``mcp``, ``reindex``, ``import-graph``, ``upgrade``,
+the operations and ``--version``.
 
 Each subcommand imports what it needs only when it runs, so ``import memactor`` stays light.
 """
@@ -17,7 +17,7 @@ from typing import Any
 __all__ = ["main"]
 
 # Subcommands run by `memactor.ops`: each registers its arguments in its own `_add_...` block below.
-_OPERATIONS = frozenset({"stats", "export", "import", "backup", "check", "search", "upgrade"})
+_OPERATIONS = frozenset({"stats", "export", "import", "backup", "check", "search"})
 
 
 def _version() -> str:
@@ -280,4 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .net.reindexcmd import reindex_command
 
         return reindex_command(args)
+    if args.command == "upgrade":
+        from .ops.upgrade import upgrade_command
+
+        return upgrade_command(args)
     return 2

@@ -21,7 +21,6 @@ from .search import RECORD_KINDS, search
 from .search import render as render_hits
 from .stats import collect, file_facts, render
 from .target import opened
-from .upgrade import TableBars, upgrade
 
 __all__ = ["run"]
 
@@ -86,24 +85,6 @@ async def _search(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _upgrade(args: argparse.Namespace) -> int:
-    try:
-        with TableBars() as bars:
-            done = upgrade(args.path, bars)
-    except KeyboardInterrupt:
-        print(
-            f"memactor upgrade: interrupted; run it again (or open {args.path} for writing) to go on from where it"
-            " stopped",
-            file=sys.stderr,
-        )
-        return 130
-    if done.before == done.after:
-        print(f"{args.path}: schema version {done.after}, up to date")
-    else:
-        print(f"{args.path}: upgraded from schema version {done.before} to {done.after}")
-    return 0
-
-
 _COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
     "stats": _stats,
     "export": _export,
@@ -111,7 +92,6 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
     "backup": _backup,
     "check": _check,
     "search": _search,
-    "upgrade": _upgrade,
 }
 
 

@@ -4,18 +4,21 @@ Opening a file for writing migrates it too, while `open()` waits and logs; this 
 (`memactor.sqlite.schema.migrate`) on its own, as the file's one writer (it takes the writer's lock, so a
 file another process writes is refused), and shows how far each text index rebuild has come: a bar per
 table on a terminal, a line per tenth otherwise. Interrupted by anything, even SIGKILL, it goes on from
-where it stopped when run again (or when the file is next opened for writing).
+where it stopped when run again (or when the file is next opened for writing). It runs on the main thread,
+with no event loop, so Ctrl-C stops it between two statements (the chunk in flight rolls back).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sqlite3
+import sys
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TextIO
 
-from ..errors import AlreadyOpenError
+from ..errors import AlreadyOpenError, MemactorError
 from ..sqlite.filecheck import check_file
 from ..sqlite.filelock import WriterLock
 from ..sqlite.schema import configure_writer, migrate
@@ -23,7 +26,7 @@ from ..sqlite.textindex import Progress as Rebuilt
 from .progress import Progress
 from .target import existing_file
 
-__all__ = ["TableBars", "Upgraded", "upgrade"]
+__all__ = ["TableBars", "Upgraded", "upgrade", "upgrade_command"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +110,25 @@ def upgrade(path: str | os.PathLike[str], bars: TableBars) -> Upgraded:
             conn.close()
     finally:
         lock.release()
+
+
+def upgrade_command(args: argparse.Namespace) -> int:
+    """Run ``memactor upgrade PATH``; returns the exit status (130 when interrupted by Ctrl-C)."""
+    try:
+        with TableBars() as bars:
+            done = upgrade(args.path, bars)
+    except KeyboardInterrupt:
+        print(
+            f"memactor upgrade: interrupted; run it again (or open {args.path} for writing) to go on from where it"
+            " stopped",
+            file=sys.stderr,
+        )
+        return 130
+    except (MemactorError, OSError, sqlite3.Error) as exc:
+        print(f"memactor upgrade: {exc}", file=sys.stderr)
+        return 1
+    if done.before == done.after:
+        print(f"{args.path}: schema version {done.after}, up to date")
+    else:
+        print(f"{args.path}: upgraded from schema version {done.before} to {done.after}")
+    return 0

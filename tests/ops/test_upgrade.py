@@ -97,6 +97,31 @@ def test_an_upgrade_killed_midway_goes_on_where_it_stopped(tmp_path: Path) -> No
     _found_once(db, live)
 
 
+def test_ctrl_c_stops_an_upgrade_which_says_how_to_go_on(tmp_path: Path) -> None:
+    db = tmp_path / "v2.db"
+    live = make_v2(db, 4500)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "memactor", "upgrade", str(db)], stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert child.stderr is not None
+        line = child.stderr.readline()
+        assert line == "upgrade episodes: 2000 of 4500 rows\n", line + child.stderr.read()
+        child.send_signal(signal.SIGINT)
+        _, rest = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+    assert child.returncode == 130, rest
+    assert rest.endswith("to go on from where it stopped\n") and "Traceback" not in rest
+    assert _version(db) < SCHEMA_VERSION and _indexed_episodes(db) in (2000, 4000, 4500)
+    assert cli("upgrade", str(db)).returncode == 0
+    integrity_check(db)
+    _found_once(db, live)
+
+
 def test_on_a_terminal_upgrade_shows_a_bar_per_table(tmp_path: Path) -> None:
     db = tmp_path / "v2.db"
     make_v2(db, 300)
