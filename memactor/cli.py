@@ -1,5 +1,5 @@
-"""The ``memactor`` command: ``demo``, ``bench``, ``serve``, ``mcp``, ``reindex``, ``import-graph``, the operations
-and ``--version``.
+"""The ``memactor`` command: ``demo``, ``bench``, ``serve``, ``mcp``, ``reindex``, ``import-graph``, ``upgrade``,
+the operations and ``--version``.
 
 Each subcommand imports what it needs only when it runs, so ``import memactor`` stays light.
 """
@@ -99,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_backup(commands)
     _add_check(commands)
     _add_search(commands)
+    _add_upgrade(commands)
     return parser
 
 
@@ -143,6 +144,13 @@ def _add_check(commands: Any) -> None:
         "check", help="integrity, schema version, text indexes, orphaned citations (exit 1 when not clean)"
     )
     check.add_argument("path", help="the memory file")
+
+
+def _add_upgrade(commands: Any) -> None:
+    upgrade = commands.add_parser(
+        "upgrade", help="bring a memory file to this memactor's schema now, with progress (resumable)"
+    )
+    upgrade.add_argument("path", help="the memory file (not open for writing by another process)")
 
 
 def _add_search(commands: Any) -> None:
@@ -199,6 +207,12 @@ def _add_reindex(commands: Any) -> None:
     reindex.add_argument("--batch", type=int, default=64, help="records per embedding call and write (default 64)")
     reindex.add_argument(
         "--all", dest="every", action="store_true", help="re-embed every record, not only those without a vector"
+    )
+    reindex.add_argument(
+        "--switch",
+        action="store_true",
+        help="move the file to this embedder (another than its own): embed every record into a stage, then swap"
+        " them in at once; searches use the old vectors until then; resumable",
     )
 
 
@@ -266,4 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .net.reindexcmd import reindex_command
 
         return reindex_command(args)
+    if args.command == "upgrade":
+        from .ops.upgrade import upgrade_command
+
+        return upgrade_command(args)
     return 2

@@ -26,7 +26,9 @@ from .model.commands import (
     RecordUse,
     SetEmbedder,
     SetQuota,
+    StageVectors,
     StoreVectors,
+    SwapEmbedder,
     SweepItems,
     TouchItems,
     UpdateRecord,
@@ -50,6 +52,8 @@ _COMMAND_TAGS: dict[type[Any], int] = {
     SweepItems: 11,
     SetEmbedder: 12,
     StoreVectors: 13,
+    StageVectors: 14,
+    SwapEmbedder: 15,
 }
 _RECORD_TAGS: dict[type[Any], int] = {Episode: 1, Fact: 2, Skill: 3}
 _COMMAND_TYPES = {tag: cls for cls, tag in _COMMAND_TAGS.items()}

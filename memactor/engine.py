@@ -245,6 +245,26 @@ class Engine(Protocol[W, R]):
         """
         ...
 
+    def count_to_stage(self, conn: R, kind: str, name: str, dim: int) -> int:
+        """How many records of ``kind`` have no vector staged for embedder ``name`` of dimension ``dim``. For
+        switching a store to another embedder (`memactor.actor.reindex.switch`).
+
+        Raises:
+            StorageError: the engine failed.
+            UnsupportedBackendError: the engine stores no vectors.
+        """
+        ...
+
+    def records_to_stage(self, conn: R, kind: str, name: str, dim: int, after: str, limit: int) -> list[Record]:
+        """The next ``limit`` records of ``kind`` in id order after id ``after`` with no vector staged for
+        embedder ``name`` of dimension ``dim`` (all of them while another embedder's stage, or none, is there).
+
+        Raises:
+            StorageError: the engine failed.
+            UnsupportedBackendError: the engine stores no vectors.
+        """
+        ...
+
     def statistics(self, conn: R) -> dict[str, int]:
         """Figures about the store itself, by name, read on a read connection.
 

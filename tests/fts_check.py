@@ -16,7 +16,7 @@ def integrity_check(path: str | Path) -> None:
     """
     conn = sqlite3.connect(path, isolation_level=None)
     try:
-        for table in TABLES.values():
-            conn.execute(f"INSERT INTO {table.name}_fts ({table.name}_fts, rank) VALUES ('integrity-check', 1)")
+        for name in [*(table.name for table in TABLES.values()), "items"]:
+            conn.execute(f"INSERT INTO {name}_fts ({name}_fts, rank) VALUES ('integrity-check', 1)")
     finally:
         conn.close()

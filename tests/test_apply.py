@@ -82,7 +82,7 @@ def test_a_version_1_file_is_migrated_with_its_data(tmp_path: Path) -> None:
 
     conn = connect(path)  # migrates
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
         # Version 3 added the item tables (and 4 rebuilt the text index): an old file gets them empty, and they work.
         assert conn.execute("SELECT count(*) FROM items").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM items_fts WHERE items_fts MATCH 'x'").fetchone()[0] == 0

@@ -121,6 +121,12 @@ class RecordingEngine:
     def records_to_embed(self, conn: Conn, kind: str, after: str, limit: int, *, every: bool) -> list[Record]:
         return self.inner.records_to_embed(conn.raw, kind, after, limit, every=every)
 
+    def count_to_stage(self, conn: Conn, kind: str, name: str, dim: int) -> int:
+        return self.inner.count_to_stage(conn.raw, kind, name, dim)
+
+    def records_to_stage(self, conn: Conn, kind: str, name: str, dim: int, after: str, limit: int) -> list[Record]:
+        return self.inner.records_to_stage(conn.raw, kind, name, dim, after, limit)
+
     def statistics(self, conn: Conn) -> dict[str, int]:
         self._note("statistics")
         return {**self.inner.statistics(conn.raw), "recorded_calls": len(self.calls)}

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import numpy as np
 import pytest
 
 import memactor
 from memactor import Episode, Fact, Skill
 from memactor.embed import CallableEmbedder, HashEmbedder
-from memactor.errors import ConflictError, EmbedderMismatchError, InvalidInputError
-from memactor.model.commands import AddRecords
+from memactor.errors import ConflictError, EmbedderError, EmbedderMismatchError, InvalidInputError
+from memactor.model.commands import AddRecords, UpdateRecord
 from memactor.sqlite.vsearch import VectorCache
 
 pytestmark = pytest.mark.anyio
@@ -113,7 +115,7 @@ async def test_vectors_are_stored_with_their_records(db_path: Path, open_memory:
     stored = vector_rows(db_path)
     assert same(stored[episode.id], "deploy the api\nbuild\npush\nhealth check timed out")
     assert same(stored[skill.id], "restart\nrestart the service\nsystemctl restart api")
-    assert len(stored) == 4 and batched not in stored  # a batch's adds carry no vectors (documented)
+    assert len(stored) == 5 and same(stored[batched], "gamma")
 
 
 async def test_concurrent_adds_share_few_embedding_calls(db_path: Path, open_memory: Opener) -> None:
@@ -209,3 +211,86 @@ async def test_a_vector_of_the_wrong_size_is_refused_alone(db_path: Path, open_m
         assert results[0] == [good.id]
         assert isinstance(results[1], InvalidInputError) and "has 128 values" in str(results[1])
         assert await mem.facts.get_many([good.id, bad.id]) == [await mem.facts.get(good.id)]
+
+
+def _counting(calls: list[int], fail_on: str | None = None) -> CallableEmbedder:
+    """HashEmbedder's vectors, counting the calls (and raising on a text holding ``fail_on``)."""
+
+    def embed(texts: list[str]) -> np.ndarray:
+        if fail_on is not None and any(fail_on in text for text in texts):
+            raise RuntimeError("the model crashed")
+        calls.append(len(texts))
+        return HashEmbedder().embed(texts)
+
+    return CallableEmbedder(embed, "counted", 256)
+
+
+async def test_a_batch_stores_the_vectors_of_its_adds_and_text_updates(db_path: Path, open_memory: Opener) -> None:
+    calls: list[int] = []
+    async with open_memory(db_path, embedder=_counting(calls)) as mem:
+        old = await mem.facts.add(Fact("the old text"))
+        episode = await mem.episodes.add(Episode("deploy the api", outcome="pending"))
+        untouched = await mem.facts.add(Fact("untouched"))
+        calls.clear()
+        async with mem.batch() as b:
+            fact = b.facts.add(Fact("a new fact"))
+            b.facts.update(old, content="the new text")
+            b.episodes.update(episode, outcome="health check timed out")  # one text field of three
+            skill = b.skills.add(Skill("restart", description="first"))
+            b.skills.record_use(skill, True)
+            b.skills.update(skill, description="restart the service")  # a record added earlier in the batch
+            b.facts.update(untouched, confidence=0.9)  # no text change: its vector stays
+            gone = b.facts.add(Fact("added then deleted"))
+            b.facts.delete(gone)
+        assert calls == [6]  # one embedding call for the whole batch: 3 adds, 3 text updates
+        assert (await mem.skills.get(skill)).version == 3
+    stored = vector_rows(db_path)
+    assert same(stored[fact], "a new fact") and same(stored[old], "the new text")
+    assert same(stored[episode], "deploy the api\nhealth check timed out")
+    assert same(stored[skill], "restart\nrestart the service") and same(stored[untouched], "untouched")
+    assert gone not in stored and orphan_vectors(db_path) == 0
+
+
+async def test_an_embedder_failure_fails_the_whole_batch_and_writes_nothing(db_path: Path, open_memory: Opener) -> None:
+    async with open_memory(db_path, embedder=_counting([], fail_on="boom")) as mem:
+        kept = await mem.facts.add(Fact("kept as it was"))
+        with pytest.raises(EmbedderError, match=r"embedder 'counted' failed .*RuntimeError: the model crashed"):
+            async with mem.batch() as b:
+                b.facts.add(Fact("fine"))
+                b.facts.update(kept, content="boom")
+                b.items.put(("team",), "note", {"text": "also not written"})
+        assert await mem.facts.count() == 1 and (await mem.facts.get(kept)).content == "kept as it was"
+        assert await mem.items.get_many([(("team",), "note")]) == []
+    assert set(vector_rows(db_path)) == {kept}
+
+
+async def test_a_batch_never_stores_the_vector_of_a_text_another_writer_replaced(
+    db_path: Path, open_memory: Opener
+) -> None:
+    embedding, release = threading.Event(), threading.Event()
+    hold = [False]
+
+    def embed(texts: list[str]) -> np.ndarray:
+        if hold[0]:
+            hold[0] = False
+            embedding.set()
+            release.wait(60)
+        return HashEmbedder().embed(texts)
+
+    async with open_memory(db_path, embedder=CallableEmbedder(embed, "held", 256)) as mem:
+        episode = await mem.episodes.add(Episode("old task", outcome="old outcome"))
+        hold[0] = True
+
+        async def batch() -> None:
+            async with mem.batch() as b:
+                b.episodes.update(episode, outcome="the batch's outcome")
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(batch)
+            await anyio.to_thread.run_sync(embedding.wait, 60)
+            # Another writer changes another text field while the batch's vector is computed.
+            await mem.execute(UpdateRecord("episode", episode, {"task": "new task"}, None, 0.0))
+            release.set()
+        record = await mem.episodes.get(episode)
+        assert (record.task, record.outcome, record.version) == ("new task", "the batch's outcome", 3)
+    assert same(vector_rows(db_path)[episode], "new task\nthe batch's outcome")

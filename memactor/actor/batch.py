@@ -3,25 +3,38 @@
 Inside the block nothing is sent: methods only build commands, so ids are known at once (they are
 generated client-side) and a later command of the batch can refer to an earlier one's record. If the
 block raises, nothing is sent at all; otherwise all its commands commit together or none does.
+
+With an embedder, the batch's adds and text-changing updates get their vectors when the block ends, before
+the batch is sent (`memactor.actor.batchembed`), and they are stored in the batch's transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from ..errors import InvalidInputError
+from ..embed.coalesce import Coalescer
+from ..errors import ConflictError, InvalidInputError
 from ..model.commands import Batch, Command, DeleteRecord
 from ..model.records import Episode, Fact, Skill
 from ..model.validate import check_id
 from .backend import Backend
+from .batchembed import Prepared, prepare, stored_versions
 from .items import BatchItemStore
 from .stores import add_command, update_command, use_command
 
 __all__ = ["BatchBuilder", "BatchContext"]
 
 R = TypeVar("R", Episode, Fact, Skill)
+# How often a batch is prepared again when records it updates keep changing while its vectors are computed.
+_ATTEMPTS = 8
+
+
+class Batching(Backend, Protocol):
+    """A handle whose batches may carry vectors: `memactor.Memory` or `memactor.RemoteMemory`."""
+
+    embedding: Coalescer | None
 
 
 class BatchStore(Generic[R]):
@@ -79,7 +92,7 @@ class BatchBuilder:
 class BatchContext:
     """The async context manager returned by ``Memory.batch()``."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Batching) -> None:
         self._backend = backend
         self._builder = BatchBuilder()
         self._entered = False
@@ -97,7 +110,27 @@ class BatchContext:
 
         Raises:
             CommandError: a command of the batch was rejected; none of them was applied.
+            EmbedderError: the embedder failed to make the batch's vectors; nothing was sent.
         """
         if exc_type is not None or not self._builder.commands:
             return
-        self._builder.results = await self._backend.execute(Batch(tuple(self._builder.commands)))
+        embedding = self._backend.embedding
+        if embedding is None:
+            self._builder.results = await self._backend.execute(Batch(tuple(self._builder.commands)))
+            return
+        for _ in range(_ATTEMPTS):
+            prepared = await prepare(self._backend, embedding, self._builder.commands)
+            try:
+                self._builder.results = await self._backend.execute(Batch(prepared.commands))
+                return
+            except ConflictError:
+                if await self._unchanged(prepared):
+                    raise  # the batch's own conflict, not a record another writer changed meanwhile
+        raise ConflictError(
+            f"batch of {len(self._builder.commands)} commands: records it updates kept changing while their"
+            " vectors were computed; nothing was written: try again"
+        )
+
+    async def _unchanged(self, prepared: Prepared) -> bool:
+        now = await stored_versions(self._backend, list(prepared.read))
+        return all((None if record is None else record.version) == prepared.read[key] for key, record in now.items())

@@ -25,8 +25,10 @@ __all__ = [
     "PutItem",
     "RecordUse",
     "SetEmbedder",
+    "StageVectors",
     "StoreVectors",
     "SetQuota",
+    "SwapEmbedder",
     "SweepItems",
     "TouchItems",
     "UpdateRecord",
@@ -200,16 +202,58 @@ class StoreVectors:
     vectors: tuple[bytes, ...]
 
     def __post_init__(self) -> None:
-        check_kind(self.kind)
-        check_id_tuple("StoreVectors.ids", self.ids)
-        if not self.ids or not len(self.ids) == len(self.versions) == len(self.vectors):
-            raise InvalidInputError("StoreVectors needs one version and one vector per id, and at least one id")
-        if not isinstance(self.versions, tuple) or not isinstance(self.vectors, tuple):
-            raise InvalidInputError("StoreVectors.versions and .vectors must be tuples")
-        for version in self.versions:
-            check_int("StoreVectors version", version, low=1)
-        for vector in self.vectors:
-            check_vector("StoreVectors vector", vector)
+        _check_versioned_vectors("StoreVectors", self.kind, self.ids, self.versions, self.vectors)
+
+
+def _check_versioned_vectors(name: str, kind: str, ids: object, versions: object, vectors: object) -> None:
+    check_kind(kind)
+    check_id_tuple(f"{name}.ids", ids)
+    if not isinstance(versions, tuple) or not isinstance(vectors, tuple):
+        raise InvalidInputError(f"{name}.versions and .vectors must be tuples")
+    if not ids or not len(ids) == len(versions) == len(vectors):  # type: ignore[arg-type]
+        raise InvalidInputError(f"{name} needs one version and one vector per id, and at least one id")
+    for version in versions:
+        check_int(f"{name} version", version, low=1)
+    for vector in vectors:
+        check_vector(f"{name} vector", vector)
+
+
+@dataclass(frozen=True, slots=True)
+class StageVectors:
+    """Stage vectors made by embedder ``name`` (``dim``), another than the file's, for a later `SwapEmbedder`.
+
+    Returns the ids whose vector was staged (as `StoreVectors`: only records still at the version embedded).
+    Searches do not see staged vectors. Vectors staged for another embedder are discarded first: one switch
+    at a time. What ``memactor reindex --switch`` sends.
+    """
+
+    name: str
+    dim: int
+    kind: str
+    ids: tuple[str, ...]
+    versions: tuple[int, ...]
+    vectors: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        check_text("embedder name", self.name, required=True)
+        check_int("embedder dim", self.dim, low=1, high=65_536)
+        _check_versioned_vectors("StageVectors", self.kind, self.ids, self.versions, self.vectors)
+
+
+@dataclass(frozen=True, slots=True)
+class SwapEmbedder:
+    """Make the vectors staged for embedder ``name`` (``dim``) the file's, and it the file's embedder, at once.
+
+    Returns how many records were left without a vector (changed or added since they were staged). Applied
+    again once done, it changes nothing and returns 0.
+    """
+
+    name: str
+    dim: int
+
+    def __post_init__(self) -> None:
+        check_text("embedder name", self.name, required=True)
+        check_int("embedder dim", self.dim, low=1, high=65_536)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,4 +278,6 @@ Command: TypeAlias = (
     | SweepItems
     | SetEmbedder
     | StoreVectors
+    | StageVectors
+    | SwapEmbedder
 )

@@ -1,4 +1,5 @@
-"""``memactor reindex PATH --embedder SPEC``: fill (or, ``--all``, replace) the vectors of a file's records.
+"""``memactor reindex PATH --embedder SPEC``: fill (or, ``--all``, replace) the vectors of a file's records;
+with ``--switch``, move the file to another embedder (`memactor.actor.reindex.switch`).
 
 It reaches the file's server as ``memactor mcp`` does (started on demand, see `memactor.net.autostart`),
 so it runs beside the agents using the file; vectors are made in this process. A progress bar (tqdm, of
@@ -14,7 +15,8 @@ from typing import Any
 
 import anyio
 
-from ..actor.reindex import Reindexed, reindex
+from ..actor.reindex import Reindexed, Switched, reindex, switch
+from ..embed.coalesce import Coalescer
 from ..embed.spec import embedder_from_spec
 from ..errors import MemactorError
 from .autostart import connect_or_start
@@ -64,10 +66,16 @@ class _Bar:
             self._bar.close()
 
 
-async def _run(args: argparse.Namespace) -> Reindexed:
+async def _run(args: argparse.Namespace) -> Reindexed | Switched:
     embedder = await anyio.to_thread.run_sync(embedder_from_spec, args.embedder)
     progress = _Bar() if sys.stderr.isatty() else _Lines()
     try:
+        if args.switch:
+            # Opened without an embedder: the file's is still the old one, which would refuse the new one.
+            async with await connect_or_start(args.path) as handle:
+                return await switch(
+                    handle, Coalescer(embedder), batch=args.batch, on_start=progress.start, on_batch=progress.update
+                )
         async with await connect_or_start(args.path, embedder=embedder) as handle:
             return await reindex(
                 handle, every=args.every, batch=args.batch, on_start=progress.start, on_batch=progress.update
@@ -83,6 +91,12 @@ def reindex_command(args: argparse.Namespace) -> int:
     except (MemactorError, OSError) as exc:
         print(f"memactor reindex: {exc}", file=sys.stderr)
         return 1
+    if isinstance(done, Switched):
+        old = "no embedder" if done.old is None else f"embedder {done.old[0]!r} (dim {done.old[1]})"
+        print(f"memactor reindex: switched from {old} to {args.embedder}: {done.staged} vectors made", end="")
+        left = done.missing - done.filled
+        print(f"; {left} records changed meanwhile: run `memactor reindex` again for them" if left else "")
+        return 0
     print(f"memactor reindex: {done.stored} vectors stored", end="")
     print(f"; {done.skipped} records changed meanwhile: run again for them" if done.skipped else "")
     return 0

@@ -35,7 +35,9 @@ from ..model.commands import (
     PutItem,
     SetEmbedder,
     SetQuota,
+    StageVectors,
     StoreVectors,
+    SwapEmbedder,
     SweepItems,
     TouchItems,
     UpdateRecord,
@@ -162,7 +164,7 @@ def check_command(grant: Grant, command: Command) -> None:
             "only a token with neither ro nor a namespace list may change the quota: use such a token, or start"
             " the server with `memactor serve --max-size BYTES`"
         )
-    if isinstance(command, StoreVectors) and not grant.unrestricted:
+    if isinstance(command, (StoreVectors, StageVectors, SwapEmbedder)) and not grant.unrestricted:
         # It names records by id in any namespace: a scoped token could learn which ids exist elsewhere.
         raise AccessDeniedError("only a token with neither ro nor a namespace list may re-embed records (reindex)")
     if isinstance(command, SweepItems) and not grant.unrestricted:

@@ -1,4 +1,4 @@
-"""Operations on a memory, behind the ``memactor`` command: stats, export, import, backup, check, search.
+"""Operations on a memory, behind the ``memactor`` command: stats, export, import, backup, check, search, upgrade.
 
 Owns the operator's view of a memory file or a running ``memactor serve``. Reads and writes go through the
 public handles (`memactor.Memory`, `memactor.RemoteMemory`) and their store API; only what that API does not

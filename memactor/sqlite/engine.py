@@ -26,6 +26,7 @@ from .read import run_query
 from .schema import configure_reader
 from .vectors import count_to_embed, read_embedder, records_to_embed
 from .vsearch import ReaderConnection
+from .vswitch import count_to_stage, records_to_stage
 from .writeconn import check_connection, checkpoint, connect_writer
 
 __all__ = ["SqliteEngine"]
@@ -164,6 +165,22 @@ class SqliteEngine:
         """The next ``limit`` records of ``kind`` after ``after`` without a vector (``every``: all)."""
         try:
             return records_to_embed(conn, kind, after, limit, every=every)
+        except sqlite3.Error as exc:
+            raise storage_error(exc) from exc
+
+    def count_to_stage(self, conn: sqlite3.Connection, kind: str, name: str, dim: int) -> int:
+        """How many records of ``kind`` have no vector staged for ``name`` (``dim``)."""
+        try:
+            return count_to_stage(conn, kind, name, dim)
+        except sqlite3.Error as exc:
+            raise storage_error(exc) from exc
+
+    def records_to_stage(
+        self, conn: sqlite3.Connection, kind: str, name: str, dim: int, after: str, limit: int
+    ) -> list[Record]:
+        """The next ``limit`` records of ``kind`` after ``after`` with no vector staged for ``name`` (``dim``)."""
+        try:
+            return records_to_stage(conn, kind, name, dim, after, limit)
         except sqlite3.Error as exc:
             raise storage_error(exc) from exc
 

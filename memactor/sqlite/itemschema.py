@@ -7,7 +7,8 @@ read for filters; ``text`` is its string leaves, indexed by FTS5 for text querie
 partial index, so the writer's sweep of expired items looks only at items with a TTL.
 
 The FTS index follows the table through triggers (items are replaced in place, so an update must remove
-the old text: unlike the record tables, no per-batch indexing is kept here).
+the old text: unlike the record tables, no per-batch indexing is kept here). It stems, as the record
+tables' do, since schema version 6.
 """
 
 from __future__ import annotations
@@ -20,10 +21,25 @@ from typing import Any
 from ..model.frozen import freeze
 from ..model.items import Item, split_namespace
 
-__all__ = ["ITEMS_SCHEMA", "ITEM_COLUMNS", "item_from_row"]
+__all__ = ["ITEMS_FTS_TRIGGERS", "ITEMS_SCHEMA", "ITEM_COLUMNS", "item_from_row"]
 
-# The schema step that adds items (version 3): self-contained, so other steps merge around it.
-ITEMS_SCHEMA = """
+# The triggers that keep ``items_fts`` in step with every insert, replacement and delete of an item.
+ITEMS_FTS_TRIGGERS = """
+CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN
+    INSERT INTO items_fts (rowid, text) VALUES (new.rowid, new.text);
+END;
+CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN
+    INSERT INTO items_fts (items_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+END;
+CREATE TRIGGER items_fts_update AFTER UPDATE OF text ON items BEGIN
+    INSERT INTO items_fts (items_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+    INSERT INTO items_fts (rowid, text) VALUES (new.rowid, new.text);
+END;
+"""
+# The schema step that adds items (version 3): self-contained, so other steps merge around it. Its text index
+# uses SQLite's default tokenizer; version 6 rebuilds it stemmed (`memactor.sqlite.schema`).
+ITEMS_SCHEMA = (
+    """
 CREATE TABLE items (
     rowid INTEGER PRIMARY KEY AUTOINCREMENT,
     path TEXT NOT NULL,
@@ -40,17 +56,9 @@ CREATE TABLE items (
 CREATE INDEX items_by_expiry ON items(expires_at) WHERE expires_at IS NOT NULL;
 CREATE VIRTUAL TABLE items_fts USING fts5(text, content='items', content_rowid='rowid');
 INSERT INTO items_fts (items_fts, rank) VALUES ('automerge', 16);
-CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN
-    INSERT INTO items_fts (rowid, text) VALUES (new.rowid, new.text);
-END;
-CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN
-    INSERT INTO items_fts (items_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
-END;
-CREATE TRIGGER items_fts_update AFTER UPDATE OF text ON items BEGIN
-    INSERT INTO items_fts (items_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
-    INSERT INTO items_fts (rowid, text) VALUES (new.rowid, new.text);
-END;
 """
+    + ITEMS_FTS_TRIGGERS
+)
 
 ITEM_COLUMNS = "path, key, value, created_at, updated_at, version, ttl, expires_at"
 _FIELDS = tuple(f.name for f in dataclasses.fields(Item))

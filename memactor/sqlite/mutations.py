@@ -28,7 +28,9 @@ from ..model.commands import (
     RecordUse,
     SetEmbedder,
     SetQuota,
+    StageVectors,
     StoreVectors,
+    SwapEmbedder,
     SweepItems,
     TouchItems,
     UpdateRecord,
@@ -39,6 +41,7 @@ from .items import delete_item, put_item, sweep_items, touch_items
 from .rows import COLUMNS, column_values, from_row, insert_values, select_list, to_row
 from .schema import TABLES
 from .vectors import set_embedder, store_vectors, store_vectors_at
+from .vswitch import stage_vectors, swap_embedder
 
 __all__ = ["Quota", "add_all_new", "apply_command", "enforce_quota"]
 
@@ -92,6 +95,10 @@ def apply_command(conn: sqlite3.Connection, command: Command, quota: Quota | Non
             return set_embedder(conn, name, dim, record=not check_only)
         case StoreVectors(kind=kind, ids=ids, versions=versions, vectors=vectors):
             return store_vectors_at(conn, kind, ids, versions, vectors)
+        case StageVectors(name=name, dim=dim, kind=kind, ids=ids, versions=versions, vectors=vectors):
+            return stage_vectors(conn, name, dim, kind, ids, versions, vectors)
+        case SwapEmbedder(name=name, dim=dim):
+            return swap_embedder(conn, name, dim)
         case SetQuota(max_size=max_size):
             return _set_quota(conn, quota, max_size)
         case Ping():

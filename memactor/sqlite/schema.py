@@ -11,7 +11,7 @@ Rows already indexed (``rowid <= fts_progress.indexed_rowid``) keep triggers for
 need the old values; AUTOINCREMENT keeps rowids rising, so a new row is never mistaken for an indexed one.
 
 The text index stems (`memactor.sqlite.textindex.TOKENIZE`); version 4 rebuilds an older file's index in
-place, in resumable chunks.
+place, in resumable chunks, and version 6 does the same for the items' index.
 
 Version 5 adds embeddings (`memactor.sqlite.vectors`): ``meta`` (which embedder made the vectors),
 ``vectors`` (one float32 blob per record that has one) and ``vector_log``, which triggers append to on
@@ -31,8 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import SchemaError
-from .itemschema import ITEMS_SCHEMA
-from .textindex import ProgressCallback, rebuild_text_index, statements, triggers_sql
+from .itemschema import ITEMS_FTS_TRIGGERS, ITEMS_SCHEMA
+from .textindex import IndexedTable, ProgressCallback, rebuild_text_index, statements, triggers_sql
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -46,7 +46,7 @@ __all__ = [
     "own_tables",
 ]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 _COMMON_COLUMNS = """
     rowid INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
@@ -139,10 +139,23 @@ CREATE TRIGGER {table.name}_vec_au AFTER UPDATE OF {", ".join(table.text_columns
     return script
 
 
+def _record_index(table: Table) -> IndexedTable:
+    # The live index holds the rows up to the watermark `index_new_rows` advances at each group commit.
+    watermark = f"SELECT indexed_rowid FROM fts_progress WHERE tbl = '{table.name}'"
+    triggers = triggers_sql(table.name, table.text_columns, f"{table.name}_fts", watermark)
+    return IndexedTable(table.name, table.text_columns, watermark, triggers)
+
+
 def _stemmed_text_index(conn: sqlite3.Connection, progress: ProgressCallback | None) -> None:
     # Stemming: every file's text index is rebuilt with `TOKENIZE`, in chunks, resumable (see `textindex`).
-    tables = [(table.name, table.text_columns) for table in TABLES.values()]
+    tables = [_record_index(table) for table in TABLES.values()]
     rebuild_text_index(conn, tables, version=4, progress=progress)
+
+
+def _stemmed_item_index(conn: sqlite3.Connection, progress: ProgressCallback | None) -> None:
+    # The items' index too; its triggers index every row as it is written, so it holds every row there is.
+    items = IndexedTable("items", ("text",), "SELECT coalesce(max(rowid), 0) FROM items", ITEMS_FTS_TRIGGERS)
+    rebuild_text_index(conn, [items], version=6, progress=progress)
 
 
 # Each step brings a file from the version before it to its own; a new file takes them all. A script runs
@@ -153,6 +166,7 @@ _STEPS: dict[int, str | Callable[[sqlite3.Connection, ProgressCallback | None], 
     3: ITEMS_SCHEMA,
     4: _stemmed_text_index,
     5: _vectors_sql(),
+    6: _stemmed_item_index,
 }
 
 
@@ -238,10 +252,11 @@ def configure_reader(conn: sqlite3.Connection) -> None:
 
 
 # Every table a memactor file may hold, in any version or mid-migration: the record tables, their FTS5
-# indexes (with FTS5's shadow tables, and the ``_new`` index of an interrupted rebuild) and the bookkeeping.
+# indexes (with FTS5's shadow tables, and the ``_new`` index of an interrupted rebuild), the bookkeeping and
+# the vectors staged by an embedder switch under way (`memactor.sqlite.vswitch`).
 _OWN_TABLE = re.compile(
     r"(episodes|facts|skills|items)(_fts(_new)?(_(config|data|docsize|idx|content))?)?"
-    r"|fts_progress|fts_rebuild|meta|vectors|vector_log|sqlite_sequence|sqlite_stat\d"
+    r"|fts_progress|fts_rebuild|meta|vectors|vector_log|vector_stage|sqlite_sequence|sqlite_stat\d"
 )
 
 

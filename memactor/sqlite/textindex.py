@@ -1,8 +1,8 @@
 """The text index: its tokenizer, the triggers that keep it in step with its table, and the in-place rebuild
 that moves an existing file's index to a new tokenizer.
 
-Each record table ``T`` has an external-content FTS5 index ``T_fts``. The rebuild fills a second index,
-``T_fts_new``, in chunks of rows, each chunk its own transaction that also advances a watermark
+Each record table ``T`` (and the items table) has an external-content FTS5 index ``T_fts``. The rebuild fills
+a second index, ``T_fts_new``, in chunks of rows, each chunk its own transaction that also advances a watermark
 (``fts_rebuild.done_rowid``): a kill at any point loses at most the chunk in flight, and the next run goes
 on from the watermark, so no row is indexed twice or missed. Until the last chunk, searches keep using
 ``T_fts``, which stays complete; one final transaction drops it and renames ``T_fts_new`` in its place, so a
@@ -10,7 +10,9 @@ reader in any process sees either the whole old index or the whole new one.
 
 While the rebuild is under way, triggers stored in the file keep the part of ``T_fts_new`` already built in
 step with updates and deletes, whichever memactor (even an older one) writes the file in between; rows
-added meanwhile lie above the watermark and are reached by a later chunk.
+added meanwhile lie above the watermark and are reached by a later chunk. Each table says how far its live
+index reaches and which triggers keep it in step (`IndexedTable`): the record tables index new rows per
+group commit, the items table per row.
 """
 
 from __future__ import annotations
@@ -21,7 +23,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-__all__ = ["CHUNK_ROWS", "TOKENIZE", "Progress", "ProgressCallback", "rebuild_text_index", "triggers_sql"]
+__all__ = [
+    "CHUNK_ROWS",
+    "TOKENIZE",
+    "IndexedTable",
+    "Progress",
+    "ProgressCallback",
+    "rebuild_text_index",
+    "triggers_sql",
+]
 
 # Porter stemming over unicode61 with diacritics removed: "deploy" finds "deployed" and "deployment",
 # "cafe" finds "café". Measured with `python -m bench.recall_stemming`: see that script for the figures.
@@ -48,6 +58,24 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedTable:
+    """A table whose text index `rebuild_text_index` rebuilds.
+
+    Attributes:
+        name: The table; its index is ``{name}_fts``.
+        columns: Its text columns, all of which the index covers.
+        live_rowid: A scalar SQL subquery: the highest rowid the live index holds. Rows above it are
+            indexed later by whatever indexes new rows, into whichever index is live by then.
+        live_triggers: The SQL of the triggers that keep the live index in step, made again after the swap.
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    live_rowid: str
+    live_triggers: str
 
 
 def triggers_sql(table: str, columns: Sequence[str], index: str, watermark: str) -> str:
@@ -86,7 +114,7 @@ def index_sql(table: str, columns: Sequence[str], index: str, tokenize: str | No
 
 def rebuild_text_index(
     conn: sqlite3.Connection,
-    tables: Sequence[tuple[str, Sequence[str]]],
+    tables: Sequence[IndexedTable],
     *,
     version: int,
     progress: ProgressCallback | None = None,
@@ -98,7 +126,7 @@ def rebuild_text_index(
 
     Args:
         conn: The writer's connection, in autocommit mode, with no other writer on the file.
-        tables: Each record table with its text columns.
+        tables: The tables whose indexes to rebuild.
         version: The schema version the rebuild completes.
         progress: Called after each chunk (and once per table at the start); logs at INFO when None.
         chunk_rows: Rows per transaction (`CHUNK_ROWS` when None).
@@ -109,66 +137,69 @@ def rebuild_text_index(
     report = progress or _log_progress
     rows = chunk_rows or CHUNK_ROWS
     _transaction(conn, lambda: _prepare(conn, tables))
-    for table, columns in tables:
-        total = _count(conn, table, "rowid <= (SELECT indexed_rowid FROM fts_progress WHERE tbl = :tbl)")
-        done = _count(conn, table, "rowid <= (SELECT done_rowid FROM fts_rebuild WHERE tbl = :tbl)")
-        report(Progress(table, done, total))
-        while (chunk := _transaction(conn, partial(_index_chunk, conn, table, columns, rows))) > 0:
+    for table in tables:
+        total = _count(conn, table.name, f"rowid <= ({table.live_rowid})")
+        done = _count(conn, table.name, "rowid <= (SELECT done_rowid FROM fts_rebuild WHERE tbl = :tbl)")
+        report(Progress(table.name, done, total))
+        while (chunk := _transaction(conn, partial(_index_chunk, conn, table, rows))) > 0:
             done += chunk
-            report(Progress(table, done, max(total, done)))
+            report(Progress(table.name, done, max(total, done)))
     _transaction(conn, lambda: _swap(conn, tables, version))
 
 
-def _prepare(conn: sqlite3.Connection, tables: Sequence[tuple[str, Sequence[str]]]) -> int:
-    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'fts_rebuild'").fetchone()
-    if exists:
-        return 0  # a rebuild a kill interrupted: go on from its watermarks
-    conn.execute("CREATE TABLE fts_rebuild (tbl TEXT PRIMARY KEY, done_rowid INTEGER NOT NULL)")
-    for table, columns in tables:
-        index = f"{table}_fts_new"
-        conn.execute("INSERT INTO fts_rebuild (tbl, done_rowid) VALUES (:tbl, 0)", {"tbl": table})
-        watermark = f"SELECT done_rowid FROM fts_rebuild WHERE tbl = '{table}'"
-        script = index_sql(table, columns, index, TOKENIZE) + triggers_sql(table, columns, index, watermark)
+def _prepare(conn: sqlite3.Connection, tables: Sequence[IndexedTable]) -> int:
+    conn.execute("CREATE TABLE IF NOT EXISTS fts_rebuild (tbl TEXT PRIMARY KEY, done_rowid INTEGER NOT NULL)")
+    for table in tables:
+        started = conn.execute("SELECT 1 FROM fts_rebuild WHERE tbl = :tbl", {"tbl": table.name}).fetchone()
+        if started:
+            continue  # a rebuild a kill interrupted: go on from its watermark
+        index = f"{table.name}_fts_new"
+        conn.execute("INSERT INTO fts_rebuild (tbl, done_rowid) VALUES (:tbl, 0)", {"tbl": table.name})
+        watermark = f"SELECT done_rowid FROM fts_rebuild WHERE tbl = '{table.name}'"
+        script = index_sql(table.name, table.columns, index, TOKENIZE)
+        script += triggers_sql(table.name, table.columns, index, watermark)
         for statement in statements(script):
             conn.execute(statement)
     return 0
 
 
-def _index_chunk(conn: sqlite3.Connection, table: str, columns: Sequence[str], chunk_rows: int) -> int:
+def _index_chunk(conn: sqlite3.Connection, table: IndexedTable, chunk_rows: int) -> int:
     """Index the next rows above the watermark that the live index holds; return how many."""
-    done = conn.execute("SELECT done_rowid FROM fts_rebuild WHERE tbl = :tbl", {"tbl": table}).fetchone()[0]
-    # Only rows the live index holds: rows above its own watermark are indexed at their commit by
-    # `memactor.sqlite.schema.index_new_rows`, which after the swap writes to this index.
-    limit = conn.execute("SELECT indexed_rowid FROM fts_progress WHERE tbl = :tbl", {"tbl": table}).fetchone()[0]
+    name = table.name
+    done = conn.execute("SELECT done_rowid FROM fts_rebuild WHERE tbl = :tbl", {"tbl": name}).fetchone()[0]
+    # Only rows the live index holds: rows above its reach are indexed by whatever indexes new rows
+    # (`memactor.sqlite.schema.index_new_rows` for records), which after the swap writes to this index.
+    limit = conn.execute(f"SELECT ({table.live_rowid})").fetchone()[0] or 0
     bounds = {"done": done, "limit": limit, "n": chunk_rows}
     count, high = conn.execute(
-        f"SELECT count(*), max(rowid) FROM (SELECT rowid FROM {table}"
+        f"SELECT count(*), max(rowid) FROM (SELECT rowid FROM {name}"
         " WHERE rowid > :done AND rowid <= :limit ORDER BY rowid LIMIT :n)",
         bounds,
     ).fetchone()
     if count == 0:
         return 0
-    cols = ", ".join(columns)
+    cols = ", ".join(table.columns)
     conn.execute(
-        f"INSERT INTO {table}_fts_new (rowid, {cols}) SELECT rowid, {cols} FROM {table}"
+        f"INSERT INTO {name}_fts_new (rowid, {cols}) SELECT rowid, {cols} FROM {name}"
         " WHERE rowid > :done AND rowid <= :high",
         {"done": done, "high": high},
     )
-    conn.execute("UPDATE fts_rebuild SET done_rowid = :high WHERE tbl = :tbl", {"high": high, "tbl": table})
+    conn.execute("UPDATE fts_rebuild SET done_rowid = :high WHERE tbl = :tbl", {"high": high, "tbl": name})
     return int(count)
 
 
-def _swap(conn: sqlite3.Connection, tables: Sequence[tuple[str, Sequence[str]]], version: int) -> int:
-    for table, columns in tables:
-        index = f"{table}_fts"
-        for trigger in (f"{index}_delete", f"{index}_update", f"{index}_new_delete", f"{index}_new_update"):
-            conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+def _swap(conn: sqlite3.Connection, tables: Sequence[IndexedTable], version: int) -> int:
+    for table in tables:
+        index = f"{table.name}_fts"
+        for suffix in ("_insert", "_delete", "_update", "_new_delete", "_new_update"):
+            conn.execute(f"DROP TRIGGER IF EXISTS {index}{suffix}")
         conn.execute(f"DROP TABLE {index}")
         conn.execute(f"ALTER TABLE {index}_new RENAME TO {index}")
-        watermark = f"SELECT indexed_rowid FROM fts_progress WHERE tbl = '{table}'"
-        for statement in statements(triggers_sql(table, columns, index, watermark)):
+        for statement in statements(table.live_triggers):
             conn.execute(statement)
-    conn.execute("DROP TABLE fts_rebuild")
+        conn.execute("DELETE FROM fts_rebuild WHERE tbl = :tbl", {"tbl": table.name})
+    if conn.execute("SELECT count(*) FROM fts_rebuild").fetchone()[0] == 0:
+        conn.execute("DROP TABLE fts_rebuild")
     conn.execute(f"PRAGMA user_version = {int(version)}")
     return 0
 

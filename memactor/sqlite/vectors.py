@@ -18,7 +18,10 @@ from .schema import TABLES
 
 __all__ = ["count_to_embed", "read_embedder", "records_to_embed", "set_embedder", "store_vectors", "store_vectors_at"]
 
-_REEMBED = "open it with that embedder, or re-embed it: copy its records into a new file opened with the new embedder"
+_REEMBED = (
+    "open it with that embedder, or switch the file to the new one with"
+    " `memactor reindex PATH --embedder SPEC --switch` (searches keep the old vectors until it is done)"
+)
 
 
 def read_embedder(conn: sqlite3.Connection) -> tuple[str, int] | None:

@@ -71,6 +71,9 @@ class VectorCache:
         newest = conn.execute("SELECT coalesce(max(seq), 0) FROM vector_log").fetchone()[0]
         if newest == self.seq:
             return
+        if self.matrix is not None and _file_dim(conn) not in (None, self.matrix.shape[1]):
+            # The file was switched to an embedder of another dimension (`memactor.sqlite.vswitch`): start over.
+            self.seq, self.count, self.dead, self.rows, self.matrix = -1, 0, 0, {}, None
         if self.seq < 0:
             changes = conn.execute("SELECT rid, vec FROM vectors WHERE kind = :kind", {"kind": self.kind})
         else:
@@ -143,6 +146,11 @@ class VectorCache:
         sims = self.matrix[: self.count] @ query
         sims[~self.alive[: self.count]] = -np.inf
         return sims  # type: ignore[no-any-return]
+
+
+def _file_dim(conn: sqlite3.Connection) -> int | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'embedder_dim'").fetchone()
+    return None if row is None else int(row[0])
 
 
 def _cache(conn: sqlite3.Connection, kind: str) -> VectorCache:

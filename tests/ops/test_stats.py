@@ -21,7 +21,7 @@ def test_stats_counts_every_store_and_namespace(tmp_path: Path) -> None:
     assert stats["stores"]["fact"]["total"] == 1
     assert stats["stores"]["skill"]["total"] == 1
     assert stats["stores"]["item"]["namespaces"] == {"prefs": 1, "prefs.a1": 1}
-    assert stats["schema_version"] == 5
+    assert stats["schema_version"] == 6
     assert stats["file_bytes"] > 0 and "wal_bytes" in stats
 
 
@@ -31,7 +31,7 @@ def test_stats_prints_a_table_without_json(tmp_path: Path) -> None:
     result = cli("stats", str(db))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0].split() == ["store", "namespace", "count", "last", "write"]
-    assert "schema_version: 5" in result.stdout
+    assert "schema_version: 6" in result.stdout
 
 
 def test_stats_through_a_server(served: Served) -> None:

@@ -31,7 +31,9 @@ from memactor.model.commands import (
     RecordUse,
     SetEmbedder,
     SetQuota,
+    StageVectors,
     StoreVectors,
+    SwapEmbedder,
     SweepItems,
     TouchItems,
     UpdateRecord,
@@ -163,6 +165,16 @@ async def _batch_items(m: memactor.RemoteMemory, t: Target) -> str:
     return OK
 
 
+async def _stage_vector(m: memactor.RemoteMemory, t: Target) -> str:
+    staged = await m.execute(StageVectors("tiny-next", 2, "episode", (t.episode,), (1,), (bytes(8),)))
+    return OK if staged == [t.episode] else ABSENT
+
+
+async def _swap_embedder(m: memactor.RemoteMemory, t: Target) -> str:
+    await m.execute(SwapEmbedder("tiny-next", 2))
+    return OK
+
+
 async def _store_vector(m: memactor.RemoteMemory, t: Target) -> str:
     # The file needs an embedder first; checking it is all a read-only token may do, and passes on none.
     await m.execute(SetEmbedder("tiny", 2, check_only=m.readonly))
@@ -257,6 +269,13 @@ COMMAND_ROWS: dict[type[Any], dict[str, Case]] = {
     # It names records by id in any namespace, so only an unrestricted token (what `reindex` uses).
     StoreVectors: {
         "store a record's vector": Case(_store_vector, ADMIN_ONLY),
+    },
+    # A switch of the file's embedder: as re-embedding, only through an unrestricted token.
+    StageVectors: {
+        "stage a record's vector for another embedder": Case(_stage_vector, ADMIN_ONLY),
+    },
+    SwapEmbedder: {
+        "swap in another embedder's vectors": Case(_swap_embedder, ADMIN_ONLY),
     },
 }
 
