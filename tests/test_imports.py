@@ -24,7 +24,7 @@ PACKAGE_LAYERS: list[set[str]] = [
     {"model"},
     {"codec", "embed"},
     {"engine"},
-    {"sqlite"},
+    {"sqlite", "postgres"},
     {"actor"},
     {"net", "demo"},
     {"mcp", "langgraph", "ops"},
@@ -46,10 +46,26 @@ LAYERS: list[set[str]] = [
     {"codec", "model.queries", "embed.protocol"},
     {"embed.adapters", "embed.coalesce", "embed.openai_compat"},
     {"embed.spec", "engine"},
-    {"sqlite.itemschema", "sqlite.fts", "sqlite.textindex"},
-    {"sqlite.schema", "sqlite.rows", "sqlite.failures", "sqlite.filelock", "sqlite.items"},
-    {"sqlite.itemread", "sqlite.vectors", "sqlite.vsearch", "sqlite.filecheck"},
-    {"sqlite.mutations"},
+    {
+        "sqlite.itemschema",
+        "sqlite.fts",
+        "sqlite.textindex",
+        "postgres.rows",
+        "postgres.where",
+        "postgres.failures",
+        "postgres.schema",
+    },
+    {
+        "sqlite.schema",
+        "sqlite.rows",
+        "sqlite.failures",
+        "sqlite.filelock",
+        "sqlite.items",
+        "postgres.mutations",
+        "postgres.connect",
+    },
+    {"sqlite.itemread", "sqlite.vectors", "sqlite.vsearch", "sqlite.filecheck", "postgres.apply", "postgres.read"},
+    {"sqlite.mutations", "postgres.engine"},
     {"sqlite.apply", "sqlite.read", "sqlite.writeconn"},
     {"actor.aio", "actor.lane"},
     {"actor.writer", "actor.readpool", "actor.backend"},
@@ -95,7 +111,7 @@ LAYERS: list[set[str]] = [
     {"__main__"},
 ]
 LAYER = {name: level for level, names in enumerate(LAYERS) for name in names}
-SYNC_SQL = sorted(m for m in LAYER if m.startswith("sqlite."))
+SYNC_SQL = sorted(m for m in LAYER if m.startswith(("sqlite.", "postgres.")))
 ASYNC_MODULES = {"anyio", "asyncio", "aiosqlite", "trio", "sniffio"}
 
 

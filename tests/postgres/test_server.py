@@ -25,9 +25,7 @@ def test_replica_replays_the_primary(pg_server: PgServer) -> None:
     with psycopg.connect(pg_server.replica_url, autocommit=True) as replica:
         assert replica.execute("SELECT pg_is_in_recovery()").fetchone() == (True,)
         deadline = time.monotonic() + 60  # a hang detector, not a bound on replay speed
-        while not replica.execute(
-            "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (lsn,)
-        ).fetchone()[0]:  # type: ignore[index]
+        while not replica.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (lsn,)).fetchone()[0]:  # type: ignore[index]
             assert time.monotonic() < deadline, "the replica did not replay the primary's last write"
             time.sleep(0.01)
         assert replica.execute("SELECT to_regclass('public.replayed') IS NOT NULL").fetchone() == (True,)

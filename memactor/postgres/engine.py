@@ -1,0 +1,175 @@
+"""`PostgresEngine`: the PostgreSQL implementation of the engine seam (`memactor.engine.Engine`).
+
+One engine serves one `memactor.Memory` handle opened on a ``postgresql://`` URL. Unlike a SQLite file, a
+PostgreSQL database welcomes many writers: every process (on any machine) runs its own writer actor, and
+the rules that must hold across them live in the database (see `memactor.postgres.mutations`), so
+`prepare` takes no lock. There is no log to reclaim from here (PostgreSQL checkpoints and vacuums on its
+own), so `maintain` does nothing. ``max_size`` is refused: PostgreSQL has no per-database size limit that
+a write would meet inside its transaction. May import `memactor.engine`, `memactor.errors`,
+`memactor.model`, `memactor.codec` and psycopg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+
+from ..engine import EngineOptions
+from ..errors import InvalidInputError, NotAMemoryError, StorageError
+from ..model.queries import Query
+from ..model.records import Record
+from . import apply, read
+from .connect import connect_reader, connect_writer, is_postgres_url, redacted
+from .mutations import unsupported
+from .schema import TABLES, schema_version
+
+__all__ = ["PostgresEngine"]
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+
+
+class PostgresEngine:
+    """The PostgreSQL engine for one handle: a writer connection and read connections to one database."""
+
+    name = "postgresql"
+
+    def __init__(self, target: str, options: EngineOptions) -> None:
+        """Args:
+        target: A ``postgresql://`` (or ``postgres://``) URL, as libpq takes it.
+        options: The handle's options.
+
+        Raises:
+            InvalidInputError: ``target`` is not a PostgreSQL URL, or ``max_size`` is set.
+        """
+        if not is_postgres_url(target):
+            raise InvalidInputError(f"not a PostgreSQL URL (postgresql://user@host:port/database): {target!r}")
+        if options.max_size is not None:
+            raise InvalidInputError(
+                "max_size is not supported on PostgreSQL: the server has no per-database size limit that a"
+                " write would meet in its own transaction (use a role or tablespace quota outside memactor)"
+            )
+        self._url = target
+        self._options = options
+        self.target = redacted(target)
+
+    def prepare(self, *, readonly: bool) -> None:
+        """Check that the server answers; a read-only handle also needs a memory already in the database.
+
+        Raises:
+            StorageError: the server cannot be reached or refused the connection.
+            NotAMemoryError: read-only, and the database (its schema on the search path) holds no memory.
+        """
+        if not readonly:
+            return  # the writer's connection, opened next, migrates and says what is wrong
+        conn = connect_reader(self._url)
+        try:
+            if schema_version(conn) == 0:
+                raise NotAMemoryError(f"{self.target} holds no memory yet: open it for writing first")
+        except psycopg.Error as exc:
+            raise StorageError(f"PostgreSQL failed: {exc}") from exc
+        finally:
+            conn.close()
+
+    def release(self) -> None:
+        """Nothing to give back: PostgreSQL takes many writers."""
+
+    def close(self, conn: Conn) -> None:
+        """Close a connection; a broken one is closed as well as it can be."""
+        try:
+            conn.close()
+        except psycopg.Error:
+            pass  # a broken connection's socket is freed either way
+
+    def connect_writer(self, *, reopen: bool = False) -> Conn:
+        """Open the writer connection and migrate the schema.
+
+        Raises:
+            SchemaError: the database was written by a newer schema.
+            StorageError: the server cannot be reached, refused, or (``reopen``) no longer holds the memory.
+        """
+        try:
+            if reopen:
+                probe = connect_reader(self._url)
+                try:
+                    if schema_version(probe) == 0:
+                        raise StorageError(f"{self.target} no longer holds the memory this handle opened")
+                finally:
+                    probe.close()
+            return connect_writer(self._url, self._options.durability)
+        except psycopg.Error as exc:
+            raise StorageError(f"could not open the writer connection to {self.target}: {exc}") from exc
+
+    def apply_batch(self, conn: Conn, frames: Sequence[bytes], trusted: Sequence[bool]) -> list[object]:
+        """Apply one group commit; see `memactor.postgres.apply.apply_batch`."""
+        return apply.apply_batch(conn, frames, trusted)
+
+    def check_writer(self, conn: Conn) -> None:
+        """End a transaction a failed batch left open.
+
+        Raises:
+            StorageError: the connection is broken or closed.
+        """
+        if conn.closed or conn.broken:
+            raise StorageError(f"the writer connection to {self.target} is broken")
+        try:
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")
+            conn.execute("SELECT 1")
+        except psycopg.Error as exc:
+            raise StorageError(f"the writer connection to {self.target} is broken: {exc}") from exc
+
+    def log_bytes(self) -> int:
+        """0: PostgreSQL reclaims its own WAL."""
+        return 0
+
+    def maintain(self, conn: Conn, *, final: bool) -> bool:
+        """Nothing to do: PostgreSQL checkpoints and vacuums by itself."""
+        return True
+
+    def connect_reader(self) -> Conn:
+        """Open one read-only connection.
+
+        Raises:
+            StorageError: the server cannot be reached or refused the connection.
+        """
+        return connect_reader(self._url)
+
+    def run_query(self, conn: Conn, query: Query) -> Any:
+        """Answer one query; see `memactor.postgres.read.run_query`.
+
+        Raises:
+            NotFoundError: `GetByName` found no such skill.
+            UnsupportedBackendError: the query needs items or vectors.
+            StorageError: PostgreSQL failed.
+        """
+        try:
+            return read.run_query(conn, query)
+        except psycopg.Error as exc:
+            raise StorageError(f"PostgreSQL failed: {exc}") from exc
+
+    def stored_embedder(self, conn: Conn) -> tuple[str, int] | None:
+        """None: this engine stores no vectors yet."""
+        return None
+
+    def count_to_embed(self, conn: Conn, kind: str, *, every: bool) -> int:
+        """Raises `UnsupportedBackendError`: this engine stores no vectors yet."""
+        raise unsupported("vectors (reindex)")
+
+    def records_to_embed(self, conn: Conn, kind: str, after: str, limit: int, *, every: bool) -> list[Record]:
+        """Raises `UnsupportedBackendError`: this engine stores no vectors yet."""
+        raise unsupported("vectors (reindex)")
+
+    def statistics(self, conn: Conn) -> dict[str, int]:
+        """``schema_version`` and ``size_bytes`` (the record tables with their indexes and TOAST).
+
+        Raises:
+            StorageError: PostgreSQL failed.
+        """
+        try:
+            sizes = " + ".join(f"pg_total_relation_size('{table.name}')" for table in TABLES.values())
+            row = conn.execute(f"SELECT {sizes}").fetchone()
+            return {"schema_version": schema_version(conn), "size_bytes": int(row[0]) if row else 0}
+        except psycopg.Error as exc:
+            raise StorageError(f"PostgreSQL failed: {exc}") from exc
