@@ -63,6 +63,7 @@ LAYERS: list[set[str]] = [
         "sqlite.items",
         "postgres.mutations",
         "postgres.connect",
+        "postgres.locks",
     },
     {"sqlite.itemread", "sqlite.vectors", "sqlite.vsearch", "sqlite.filecheck", "postgres.apply", "postgres.read"},
     {"sqlite.mutations", "postgres.engine"},

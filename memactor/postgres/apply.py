@@ -2,10 +2,12 @@
 
 `apply_batch` is the whole of one group commit: ``BEGIN``, each command in a ``SAVEPOINT`` of its own (in
 PostgreSQL any failed statement aborts its transaction, so unlike SQLite even a one-statement command needs
-one), ``COMMIT``. A run of one-record adds from different callers is inserted with one statement, in one
+one), ``COMMIT``. Before the first command it locks every stored row the group will change, in one global
+order (`memactor.postgres.locks`), so groups of different writer processes wait for each other rather than
+deadlock. A run of one-record adds from different callers is inserted with one statement, in one
 savepoint; if any of them is refused the run is rolled back and applied one by one, so each still gets its
-own outcome. A command that deadlocks with another process's transaction (or meets a serialization
-failure) is rolled back to its savepoint and run again, up to `RETRIES` times. It returns one outcome per
+own outcome. A group that deadlocks all the same (or meets a serialization failure) is rolled back whole
+and run again, up to `RETRIES` times: its commands are data, and nothing of it was committed. It returns one outcome per
 command, a value or the typed error that rejected it, and raises `StorageError` when the batch as a whole
 failed. May import `memactor.errors`, `memactor.model`, `memactor.codec` and psycopg.
 """
@@ -14,23 +16,26 @@ from __future__ import annotations
 
 import functools
 import itertools
+import random
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
 
 from ..codec import decode
-from ..errors import CodecError, MemactorError, StorageError, UnsupportedBackendError
+from ..errors import CodecError, MemactorError, StorageError
 from ..model.commands import AddRecords, Batch, Command, DeleteRecord, RecordUse, UpdateRecord
 from ..model.records import Record
 from .failures import breaks_batch, command_error, must_retry, storage_error
+from .locks import lock_rows
 from .mutations import add_records, apply_command
 
 __all__ = ["RETRIES", "apply_batch"]
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
-# How often a command that deadlocked with another writer is run again before it fails with StorageError.
+# How often a group that deadlocked with another writer's is run again before it fails with StorageError.
 RETRIES = 8
 
 
@@ -47,25 +52,48 @@ def apply_batch(conn: Conn, frames: Sequence[bytes], trusted: Sequence[bool] = (
         rolled back, the rest of the batch unaffected).
 
     Raises:
-        StorageError: the connection, the server or the transaction failed; nothing of the batch was committed.
+        StorageError: the connection, the server or the transaction failed, or the group deadlocked with
+            other writers `RETRIES` times running; nothing of the batch was committed.
     """
+    commands = [_decode(frame, index < len(trusted) and trusted[index]) for index, frame in enumerate(frames)]
+    for attempt in itertools.count():
+        try:
+            return _apply_all(conn, commands)
+        except _Deadlock as exc:
+            # Nothing was committed and commands are data: the whole group runs again, after a pause
+            # that grows and differs between writers so that the two groups do not meet again.
+            if attempt >= RETRIES:
+                raise StorageError(f"the group commit deadlocked with other writers {attempt + 1} times") from exc
+            time.sleep(random.uniform(0, 0.002 * 2**attempt))
+    raise AssertionError("unreachable")
+
+
+class _Deadlock(Exception):
+    """A command deadlocked with another writer's transaction (or met a serialization failure)."""
+
+
+def _apply_all(conn: Conn, commands: Sequence[Command | CodecError]) -> list[object]:
     outcomes: list[object] = []
     try:
         conn.execute("BEGIN")
-        commands = [_decode(frame, index < len(trusted) and trusted[index]) for index, frame in enumerate(frames)]
+        lock_rows(conn, commands)
         index = 0
         while index < len(commands):
             run = _single_adds(commands, index)
-            if len(run) > 1 and _isolated(conn, functools.partial(add_records, conn, run), "a run of adds") == [
-                r.id for r in run
-            ]:
+            adds = functools.partial(add_records, conn, run)
+            if len(run) > 1 and _isolated(conn, adds, "a run of adds") == [record.id for record in run]:
                 outcomes.extend([record.id] for record in run)
             else:
                 outcomes.extend(_apply_one(conn, c) for c in commands[index : index + max(1, len(run))])
             index += max(1, len(run))
         conn.execute("COMMIT")
+    except _Deadlock:
+        _roll_back(conn, None)
+        raise
     except psycopg.Error as exc:
         _roll_back(conn, exc)
+        if must_retry(exc):
+            raise _Deadlock(str(exc)) from exc
         raise storage_error(exc) from exc
     except Exception as exc:
         # Each command's own failures became its outcome: this is the batch's (a broken connection).
@@ -78,12 +106,14 @@ def apply_batch(conn: Conn, frames: Sequence[bytes], trusted: Sequence[bool] = (
     return outcomes
 
 
-def _roll_back(conn: Conn, cause: BaseException) -> None:
+def _roll_back(conn: Conn, cause: BaseException | None) -> None:
     try:
         if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             conn.execute("ROLLBACK")
     except psycopg.Error as exc:
         # The connection is broken: the writer replaces it; this rides along with the cause.
+        if cause is None:
+            raise storage_error(exc) from exc
         cause.add_note(f"and the rollback failed too: {exc!r}")
 
 
@@ -116,25 +146,25 @@ def _isolated(conn: Conn, body: Callable[[], Any], what: str) -> Any:
     """Run ``body`` in a savepoint: its result, or its typed error with its effects rolled back.
 
     Raises:
+        _Deadlock: it deadlocked with another writer: the whole group must run again (a retry inside this
+            transaction would meet the same locks, which the group's earlier commands still hold).
         psycopg.Error: the connection or the server failed (`breaks_batch`).
     """
-    for attempt in range(RETRIES + 1):
-        conn.execute("SAVEPOINT command")
-        try:
-            result = body()
-        except Exception as exc:
-            if breaks_batch(conn, exc):
-                raise
-            conn.execute("ROLLBACK TO SAVEPOINT command")
-            conn.execute("RELEASE SAVEPOINT command")
-            if must_retry(exc) and attempt < RETRIES:
-                continue
-            if isinstance(exc, MemactorError | UnsupportedBackendError):
-                return exc
-            return command_error(exc, what)
+    conn.execute("SAVEPOINT command")
+    try:
+        result = body()
+    except Exception as exc:
+        if breaks_batch(conn, exc):
+            raise
+        if must_retry(exc):
+            raise _Deadlock(str(exc)) from exc
+        conn.execute("ROLLBACK TO SAVEPOINT command")
         conn.execute("RELEASE SAVEPOINT command")
-        return result
-    raise AssertionError("unreachable: the last attempt returns")
+        if isinstance(exc, MemactorError):
+            return exc
+        return command_error(exc, what)
+    conn.execute("RELEASE SAVEPOINT command")
+    return result
 
 
 def _describe(command: Command) -> str:
