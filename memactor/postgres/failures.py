@@ -44,6 +44,8 @@ def breaks_batch(conn: psycopg.Connection[tuple[object, ...]], exc: BaseExceptio
     if conn.closed or conn.broken:
         return True
     state = getattr(exc, "sqlstate", None) or ""
+    if state == "25P02":  # the transaction was aborted outside any savepoint: the group is lost
+        return True
     if state in _RETRY or state.startswith(_COMMAND_CLASSES):
         return False
     return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)

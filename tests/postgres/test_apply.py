@@ -68,7 +68,25 @@ def test_a_failing_command_fails_alone_and_its_neighbours_commit(writer: Conn, r
     assert run_query(reader, Count("skill", Filters())) == 1
 
 
-def test_a_statement_error_mid_group_rolls_back_only_its_command(writer: Conn, reader: Conn) -> None:
+def test_a_server_error_mid_group_rolls_back_only_its_command(writer: Conn, reader: Conn) -> None:
+    # Renaming a skill to a taken name is refused by the server's unique index mid-transaction, which
+    # aborts the transaction in PostgreSQL: without a savepoint per command the whole group would fail.
+    a, b, after = Skill(name="a"), Skill(name="b"), Fact(content="after the refused rename")
+    run(writer, AddRecords((a, b)))
+    outcomes = run(
+        writer,
+        RecordUse(a.id, True, 1.0),
+        UpdateRecord("skill", b.id, {"name": "a"}, None, 1.0),
+        AddRecords((after,)),
+        RecordUse(b.id, False, 1.0),
+    )
+    assert isinstance(outcomes[1], ConflictError) and "'a' is taken" in str(outcomes[1])
+    assert outcomes[2] == [after.id]
+    stored = {s.name: s for s in run_query(reader, Get("skill", (a.id, b.id)))}
+    assert (stored["a"].uses, stored["b"].uses, stored["b"].version) == (1, 1, 2)
+
+
+def test_an_unstorable_value_mid_group_rolls_back_only_its_command(writer: Conn, reader: Conn) -> None:
     # The NUL character is refused by PostgreSQL's text type on its way in: an error the server (or the
     # driver) raises mid-transaction, which without a savepoint per command would abort the whole group.
     good = [Episode(task=f"task {i}") for i in range(3)]
