@@ -25,6 +25,7 @@ PACKAGE_LAYERS: list[set[str]] = [
     {"codec", "embed"},
     {"engine"},
     {"sqlite", "postgres"},
+    {"engines"},
     {"actor"},
     {"net", "demo"},
     {"mcp", "langgraph", "ops"},
@@ -68,6 +69,8 @@ LAYERS: list[set[str]] = [
     {"sqlite.itemread", "sqlite.vectors", "sqlite.vsearch", "sqlite.filecheck", "postgres.apply", "postgres.read"},
     {"sqlite.mutations", "postgres.engine"},
     {"sqlite.apply", "sqlite.read", "sqlite.writeconn"},
+    {"sqlite.engine"},
+    {"engines"},
     {"actor.aio", "actor.lane"},
     {"actor.writer", "actor.readpool", "actor.backend"},
     {"actor.stores", "actor.items", "actor.reindex"},
@@ -221,6 +224,25 @@ def test_the_sync_sql_layer_imports_sqlite3_and_nothing_async(module: str) -> No
     assert not external & ASYNC_MODULES, f"{module} imports {sorted(external & ASYNC_MODULES)}"
     if module in ("sqlite.apply", "sqlite.read", "sqlite.schema", "sqlite.writeconn"):
         assert "sqlite3" in external
+
+
+# The engines, and the drivers they speak through: the actor reaches them only through `memactor.engine.Engine`.
+ENGINE_PACKAGES = {"sqlite", "postgres"}
+DRIVERS = {"sqlite3", "psycopg", "psycopg_pool", "asyncpg", "aiosqlite"}
+
+
+@pytest.mark.parametrize("module", [m for m in modules() if _package(m) == "actor"])
+def test_the_actor_reaches_an_engine_only_through_the_seam(module: str) -> None:
+    internal, external = imports_of(module)
+    engines = sorted(name for name in internal if _package(name) in ENGINE_PACKAGES)
+    assert not engines, f"{module} imports {engines}: go through the engine object (memactor.engine.Engine)"
+    assert not external & DRIVERS, f"{module} imports {sorted(external & DRIVERS)}: a driver is the engine's"
+
+
+def test_the_seam_test_sees_an_engine_import() -> None:
+    # Keeps the test above honest: the engine picker does import the SQLite engine, and sqlite3 reaches it.
+    assert "sqlite.engine" in imports_of("engines")[0]
+    assert "sqlite3" in imports_of("sqlite.engine")[1]
 
 
 def test_the_parser_sees_relative_and_absolute_imports() -> None:

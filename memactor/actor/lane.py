@@ -1,4 +1,4 @@
-"""A lane: one dedicated thread that owns one sqlite3 connection and runs sync functions on it.
+"""A lane: one dedicated thread that owns one engine connection and runs sync functions on it.
 
 Calls run in FIFO order. Every call waiting when the thread wakes is run in that one wake-up and answered
 in one hop back to the event loop, so a busy lane costs one thread hop per run of calls, not per call.
@@ -7,20 +7,24 @@ Lanes are asyncio-only: they answer through ``loop.call_soon_threadsafe``.
 
 A lane whose thread has ended answers every call still queued, and every later one, with `StorageError`:
 no caller waits on a thread that is gone.
+
+A lane serves one engine (`memactor.engine.Engine`): a function running on it finds that engine with
+`current_engine`, as a coroutine finds its loop with ``asyncio.get_running_loop``, so the writer's and the
+read pool's steps take just the connection and their own arguments.
 """
 
 from __future__ import annotations
 
 import asyncio
 import queue
-import sqlite3
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ..engine import Engine
 from ..errors import StorageError
 
-__all__ = ["Lane"]
+__all__ = ["Lane", "current_engine"]
 
 T = TypeVar("T")
 _Call = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any]"]
@@ -31,20 +35,27 @@ class Lane:
     """A thread with its own connection; `call` runs a function on it from the event loop."""
 
     def __init__(
-        self, name: str, connect: Callable[[], sqlite3.Connection], on_exit: Callable[[], None] | None = None
+        self,
+        name: str,
+        engine: Engine[Any, Any],
+        connect: Callable[[], Any],
+        on_exit: Callable[[], None] | None = None,
     ) -> None:
         """Args:
         name: The thread's name.
+        engine: The engine whose connection the lane owns: it closes the connection when the lane ends,
+            and `current_engine` returns it on the lane's thread.
         connect: Opens the connection, on the lane's thread.
         on_exit: Called once the thread has ended, its connection closed (or never opened): on the event
             loop, whether or not anyone still waits for the lane; or, if the loop is already closed, by the
             thread as its last act. May be set later, until `close` is called.
         """
         self._name = name
+        self._engine = engine
         self._connect = connect
         self.on_exit = on_exit
         self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._thread: _LaneThread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped: asyncio.Future[None] | None = None
         self.pending = 0
@@ -58,7 +69,7 @@ class Lane:
         self._loop = asyncio.get_running_loop()
         self._stopped = self._loop.create_future()
         ready: asyncio.Future[None] = self._loop.create_future()
-        self._thread = threading.Thread(target=self._run, args=(ready,), name=self._name, daemon=True)
+        self._thread = _LaneThread(self._engine, target=self._run, args=(ready,), name=self._name, daemon=True)
         self._thread.start()
         try:
             await ready
@@ -110,7 +121,7 @@ class Lane:
         self._thread = None
 
     def _run(self, ready: asyncio.Future[None]) -> None:
-        conn: sqlite3.Connection | None = None
+        conn: Any = None
         try:
             try:
                 conn = self._connect()
@@ -121,14 +132,11 @@ class Lane:
             self._serve(conn)
         finally:
             if conn is not None:
-                try:
-                    conn.close()
-                except sqlite3.Error:
-                    pass  # a broken connection may refuse to close cleanly; its file handles are freed anyway
+                self._engine.close(conn)  # never raises: a broken connection is freed all the same
             if not self._tell_loop(self._ended) and self.on_exit is not None:
                 self.on_exit()  # no event loop is left to hear of it: the connection is closed, that will do
 
-    def _serve(self, conn: sqlite3.Connection) -> None:
+    def _serve(self, conn: Any) -> None:
         while True:
             first = self._calls.get()
             calls = [first]
@@ -181,11 +189,31 @@ class Lane:
             self.on_exit()
 
 
+class _LaneThread(threading.Thread):
+    """A lane's thread, which knows the engine it serves."""
+
+    def __init__(self, engine: Engine[Any, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.engine = engine
+
+
+def current_engine() -> Engine[Any, Any]:
+    """The engine of the lane whose thread calls this (for the steps the writer and the read pool run there).
+
+    Raises:
+        RuntimeError: the calling thread is no lane's.
+    """
+    thread = threading.current_thread()
+    if not isinstance(thread, _LaneThread):
+        raise RuntimeError(f"current_engine() runs on a lane's thread, not on {thread.name}")
+    return thread.engine
+
+
 def _answer(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> _Answer:
     return future, value, error
 
 
-def _run_one(conn: sqlite3.Connection, call: _Call) -> _Answer:
+def _run_one(conn: Any, call: _Call) -> _Answer:
     function, args, future = call
     try:
         return future, function(conn, *args), None

@@ -1,7 +1,8 @@
-"""`Memory`, the actor handle, and `open`: everything a process needs to share one memory file.
+"""`Memory`, the actor handle, and `open`: everything a process needs to share one memory.
 
-The handle owns the writer actor, the read pool and the file lock; all of them start in ``async with``
-and stop when it ends, which drains and commits everything queued first. Nothing starts lazily.
+The handle owns the writer actor, the read pool and the store's engine (`memactor.engine.Engine`, picked
+from the target by `memactor.engines.open_engine`); all of them start in ``async with`` and stop when it
+ends, which drains and commits everything queued first. Nothing starts lazily.
 """
 
 from __future__ import annotations
@@ -14,18 +15,18 @@ from typing import Any, Literal
 from ..codec import encode
 from ..embed.coalesce import Coalescer
 from ..embed.protocol import Embedder, check_embedder
-from ..errors import ClosedError, EmbedderMismatchError, InvalidInputError, ReadOnlyError, StorageError
+from ..engine import Engine, EngineOptions
+from ..engines import open_engine
+from ..errors import ClosedError, EmbedderMismatchError, InvalidInputError, ReadOnlyError
 from ..model.commands import Command, SetEmbedder, SetQuota, TouchItems
 from ..model.itemops import GetItems, SearchItems
 from ..model.queries import Query
 from ..model.stats import Statistics, WriterCounters
 from ..model.validate import check_float, check_int
-from ..sqlite.filecheck import check_file
-from ..sqlite.filelock import WriterLock
 from .aio import finish, require_asyncio
 from .batch import BatchContext
 from .items import ItemStore
-from .readpool import ReadPool, stored_embedder
+from .readpool import ReadPool, storage_statistics, stored_embedder
 from .stores import EpisodeStore, FactStore, SkillStore
 from .writer import Writer
 
@@ -43,7 +44,7 @@ class Memory:
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        path: str | os.PathLike[str] | Engine[Any, Any],
         *,
         readonly: bool = False,
         durability: Durability = "full",
@@ -55,9 +56,6 @@ class Memory:
         embedder: Embedder | None = None,
         allow_foreign_tables: bool = False,
     ) -> None:
-        self.path = os.fspath(path)
-        if self.path == ":memory:" or self.path.startswith("file:"):
-            raise InvalidInputError("memactor needs a file path: readers and the writer share it")
         if durability not in ("full", "normal"):
             raise InvalidInputError(f"durability must be 'full' or 'normal', not {durability!r}")
         check_int("max_batch", max_batch, low=1, high=1_000_000)
@@ -66,22 +64,19 @@ class Memory:
         if max_size is not None:
             check_int("max_size", max_size, low=1)
         check_float("sweep_interval", sweep_interval, low=0.001)
+        self._engine = _engine(path, EngineOptions(durability, max_size, allow_foreign_tables))
+        self.path = self._engine.target
         # Vectors are made here, in worker threads, before their command enters the writer's mailbox.
         self.embedding = None if embedder is None else Coalescer(check_embedder(embedder))
         self.readonly = readonly
-        self._allow_foreign_tables = allow_foreign_tables
-        self._lock = None if readonly else WriterLock(self.path)
-        self._pool = ReadPool(self.path, read_connections)
+        self._pool = ReadPool(self.path, read_connections, self._engine)
         self._writer = (
             None
             if readonly
             else Writer(
-                self.path,
-                durability=durability,
+                self._engine,
                 max_batch=max_batch,
                 max_pending=max_pending,
-                max_size=max_size,
-                lock=self._lock,
                 pause_readers=self._pool.paused,
                 sweep_interval=sweep_interval,
             )
@@ -124,12 +119,7 @@ class Memory:
 
     async def _open(self) -> None:
         try:
-            # Before the lock, which creates the file: a refused path is left as it was.
-            await asyncio.to_thread(
-                check_file, self.path, readonly=self.readonly, allow_foreign_tables=self._allow_foreign_tables
-            )
-            if self._lock is not None:
-                self._acquire_lock()
+            await asyncio.to_thread(self._engine.prepare, readonly=self.readonly)
         except BaseException:
             if self._writer is not None:
                 self._writer.abandon()
@@ -137,19 +127,8 @@ class Memory:
         try:
             await self._start()
         except BaseException:
-            if self._lock is not None:
-                self._lock.release()  # every thread of this handle has ended by now
+            self._engine.release()  # every thread of this handle has ended by now
             raise
-
-    def _acquire_lock(self) -> None:
-        assert self._lock is not None
-        try:
-            self._lock.acquire()
-        except OSError as exc:
-            raise StorageError(
-                f"cannot create {self._lock.path} ({exc.strerror}): writing needs a writable directory;"
-                " fix its permissions, or open the file with readonly=True"
-            ) from exc
 
     async def _start(self) -> None:
         if self._writer is None:
@@ -307,9 +286,31 @@ class Memory:
         depth = self._writer.queue_depth if self._writer is not None else 0
         return counters.snapshot(queue_depth=depth, queue_capacity=self._max_pending, reads=self._pool.reads)
 
+    async def storage_statistics(self) -> dict[str, int]:
+        """Figures about the store itself, read on the read pool (`memactor.engine.Engine.statistics`).
+
+        Every engine reports ``schema_version`` and ``size_bytes``; SQLite adds ``wal_bytes``, ``page_size``
+        and ``free_pages``.
+
+        Raises:
+            ClosedError: the handle is not open.
+            StorageError: the engine failed.
+        """
+        if self._state != "open":
+            raise ClosedError(f"the memory handle on {self.path} is {self._state}")
+        return await self._pool.call(storage_statistics)
+
+
+def _engine(target: str | os.PathLike[str] | Engine[Any, Any], options: EngineOptions) -> Engine[Any, Any]:
+    if isinstance(target, (str, os.PathLike)):
+        return open_engine(target, options)
+    if options.max_size is not None or options.allow_foreign_tables:
+        raise InvalidInputError("an engine object brings its own options: pass max_size and the like to the engine")
+    return target
+
 
 def open(  # noqa: A001 - the library's entry point, as in `memactor.open(path)`
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | Engine[Any, Any],
     *,
     readonly: bool = False,
     durability: Durability = "full",
@@ -324,7 +325,9 @@ def open(  # noqa: A001 - the library's entry point, as in `memactor.open(path)`
     """Open (creating if needed) a memory file; use the result as ``async with``.
 
     Args:
-        path: The SQLite file. Its directory must be writable (WAL files live beside it).
+        path: The SQLite file (its directory must be writable: WAL files live beside it), a
+            ``postgresql://`` URL (needs the ``postgres`` extra), or an engine object
+            (`memactor.engine.Engine`), which then brings its own durability, quota and table options.
         readonly: Open only the read pool; writes raise `ReadOnlyError`. Any number of processes may.
         durability: ``"full"`` (synchronous=FULL: acknowledged writes survive power loss) or ``"normal"``
             (synchronous=NORMAL: they survive process crashes; the last commits may roll back on power loss).
@@ -341,7 +344,8 @@ def open(  # noqa: A001 - the library's entry point, as in `memactor.open(path)`
             its own tables beside them and switches the file to WAL mode. Refused without it.
 
     Raises:
-        UnsupportedBackendError: (on entering) the event loop is not asyncio's.
+        UnsupportedBackendError: the engine's extra is not installed; (on entering) the event loop is not
+            asyncio's.
         AlreadyOpenError: (on entering) another process or handle writes this file, under any name.
         SchemaError: (on entering) the file was written by a newer memactor.
         EmbedderMismatchError: (on entering) the file's vectors were made by another embedder.

@@ -1,50 +1,65 @@
 """The read pool: read-only connections, each on its own lane, answering queries concurrently.
 
 Reads never pass through the writer's mailbox. Each lane answers its calls in FIFO order, and a query
-goes to the lane with the fewest calls waiting, so a few hot readers cannot starve the others.
+goes to the lane with the fewest calls waiting, so a few hot readers cannot starve the others. What a
+connection is and how a query is answered is the engine's (`memactor.engine.Engine`): the steps below run
+on a lane and reach it through `memactor.actor.lane.current_engine`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 import threading
-import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
-from ..errors import ClosedError, StorageError
+from ..engine import Engine
+from ..engines import open_engine
+from ..errors import ClosedError
 from ..model.queries import Query
-from ..sqlite.failures import storage_error
-from ..sqlite.read import run_query
-from ..sqlite.schema import configure_reader
-from ..sqlite.vectors import read_embedder
-from ..sqlite.vsearch import ReaderConnection
-from .lane import Lane
+from .lane import Lane, current_engine
 
 T = TypeVar("T")
 
-__all__ = ["ReadPool", "connect_reader", "stored_embedder"]
+__all__ = ["ReadPool", "connect_reader", "run_query", "storage_statistics", "stored_embedder"]
 
 
-def connect_reader(path: str) -> sqlite3.Connection:
-    """Open ``path`` read-only (``mode=ro``, ``query_only``); rows are plain tuples (see `rows.from_row`)."""
-    uri = f"file:{urllib.parse.quote(path)}?mode=ro"
-    try:
-        # A connection that can hold its own cache of vectors (`memactor.sqlite.vsearch`).
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, factory=ReaderConnection)
-    except sqlite3.Error as exc:
-        raise StorageError(f"cannot open {path} for reading: {exc}") from exc
-    configure_reader(conn)
-    return conn
+def connect_reader(engine: Engine[Any, Any]) -> Any:
+    """Open one read connection of ``engine`` (on its lane's thread).
+
+    Raises:
+        StorageError: it cannot be opened.
+    """
+    return engine.connect_reader()
+
+
+def run_query(conn: Any, query: Query) -> Any:
+    """Answer ``query`` on a read lane's connection: a step of its own, so a test can hold a lane with it."""
+    return current_engine().run_query(conn, query)
+
+
+def stored_embedder(conn: Any) -> tuple[str, int] | None:
+    """The embedder the store records, or None."""
+    return current_engine().stored_embedder(conn)
+
+
+def storage_statistics(conn: Any) -> dict[str, int]:
+    """The engine's figures about the store (`memactor.engine.Engine.statistics`)."""
+    return current_engine().statistics(conn)
 
 
 class ReadPool:
-    """``size`` read-only connections to one file."""
+    """``size`` read connections to one store."""
 
-    def __init__(self, path: str, size: int) -> None:
-        self._lanes = [Lane(f"memactor-reader-{i}", lambda: connect_reader(path)) for i in range(size)]
+    def __init__(self, path: str, size: int, engine: Engine[Any, Any] | None = None) -> None:
+        """Args:
+        path: The store (a SQLite file's path), used to pick an engine when none is given.
+        size: How many read connections (and lanes).
+        engine: The engine that opens them (by default, the one `memactor.engines.open_engine` picks).
+        """
+        engine = engine if engine is not None else open_engine(path)
+        self._lanes = [Lane(f"memactor-reader-{i}", engine, lambda: connect_reader(engine)) for i in range(size)]
         self._open = False
         self._next = 0
         self.reads = 0
@@ -67,16 +82,13 @@ class ReadPool:
 
         Raises:
             ClosedError: the pool was closed.
-            StorageError: SQLite failed.
+            StorageError: the engine failed.
             CommandError: the query itself was refused (e.g. `NotFoundError`).
         """
         if not self._open:
             raise ClosedError("the memory handle is closed")
         self.reads += 1
-        try:
-            return await self._pick().call(run_query, query)
-        except sqlite3.Error as exc:
-            raise storage_error(exc) from exc
+        return await self._pick().call(run_query, query)
 
     @contextlib.asynccontextmanager
     async def paused(self, limit: float = 0.05) -> AsyncIterator[bool]:
@@ -122,19 +134,16 @@ class ReadPool:
             if parked:  # each returns at once now; waiting keeps a resumed lane's next query after its hold
                 await asyncio.wait(parked)
 
-    async def call(self, function: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``function(connection)`` on the least busy connection.
+    async def call(self, function: Callable[[Any], T]) -> T:
+        """Run ``function(connection)`` on the least busy connection (a step that uses `current_engine`).
 
         Raises:
             ClosedError: the pool was closed.
-            StorageError: SQLite failed.
+            StorageError: the engine failed.
         """
         if not self._open:
             raise ClosedError("the memory handle is closed")
-        try:
-            return await self._pick().call(function)
-        except sqlite3.Error as exc:
-            raise storage_error(exc) from exc
+        return await self._pick().call(function)
 
     def _pick(self) -> Lane:
         # Least pending first; among equals, rotate so idle lanes share the work.
@@ -154,9 +163,7 @@ class ReadPool:
 _HOLD_LIMIT_S = 30.0
 
 
-def _hold(
-    conn: sqlite3.Connection, loop: asyncio.AbstractEventLoop, held: asyncio.Future[None], release: threading.Event
-) -> None:
+def _hold(conn: Any, loop: asyncio.AbstractEventLoop, held: asyncio.Future[None], release: threading.Event) -> None:
     loop.call_soon_threadsafe(_resolve, held)
     release.wait(_HOLD_LIMIT_S)
 
@@ -164,11 +171,3 @@ def _hold(
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
-
-
-def stored_embedder(conn: sqlite3.Connection) -> tuple[str, int] | None:
-    """The embedder the file records, or None (also for a file older than embeddings: it records none)."""
-    try:
-        return read_embedder(conn)
-    except sqlite3.OperationalError:
-        return None

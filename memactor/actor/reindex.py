@@ -18,13 +18,12 @@ import anyio
 
 from ..embed.coalesce import Coalescer
 from ..embed.protocol import record_text, to_blobs
+from ..engines import open_engine
 from ..errors import InvalidInputError
 from ..model.commands import StoreVectors
 from ..model.records import RECORD_TYPES
 from ..model.validate import check_int
-from ..sqlite.vectors import count_to_embed, records_to_embed
 from .backend import Backend
-from .readpool import connect_reader
 
 __all__ = ["Reindexed", "reindex"]
 
@@ -78,16 +77,18 @@ async def reindex(
     if handle.embedding is None:
         raise InvalidInputError("reindex needs a handle opened with an embedder (embedder=...)")
     check_int("batch", batch, low=1, high=10_000)
-    conn = await anyio.to_thread.run_sync(connect_reader, handle.path)
+    engine = open_engine(handle.path)
+    conn = await anyio.to_thread.run_sync(engine.connect_reader)
     try:
         done = Reindexed()
         for kind in RECORD_TYPES:
-            done.total += await anyio.to_thread.run_sync(functools.partial(count_to_embed, conn, kind, every=every))
+            count = functools.partial(engine.count_to_embed, conn, kind, every=every)
+            done.total += await anyio.to_thread.run_sync(count)
         on_start(done.total)
         for kind in RECORD_TYPES:
             after = ""
             while True:
-                page = functools.partial(records_to_embed, conn, kind, after, batch, every=every)
+                page = functools.partial(engine.records_to_embed, conn, kind, after, batch, every=every)
                 records = await anyio.to_thread.run_sync(page)
                 if not records:
                     break
@@ -105,4 +106,4 @@ async def reindex(
                 on_batch(len(records))
         return done
     finally:
-        conn.close()
+        engine.close(conn)

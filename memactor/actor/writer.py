@@ -2,8 +2,8 @@
 
 Callers put ``(encoded command, reply future)`` into a bounded anyio memory-object stream. The writer
 takes one item, drains up to ``max_batch - 1`` more without waiting, and applies the whole run in one
-thread hop on its own connection (`memactor.sqlite.apply.apply_batch`): one transaction, one COMMIT. Only then
-does it answer each caller.
+thread hop on its own connection (`memactor.engine.Engine.apply_batch`): one transaction, one COMMIT. Only
+then does it answer each caller.
 
 A failed batch fails only its own callers, with `StorageError`. If the connection itself is broken, the
 writer closes it and the next batch opens a new one; while reopening fails, each batch waits for the next
@@ -11,7 +11,7 @@ attempt (backing off from 50 ms to 5 s) and fails with `StorageError` if it fail
 Only a writer that cannot go on (a newer schema on reopening, the writer's task cancelled) dies: then
 every pending and later caller gets `WriterDiedError`.
 
-Once handed to SQLite, a batch runs to its end in a task of its own (`memactor.actor.aio.finish`) and answers
+Once handed to the engine, a batch runs to its end in a task of its own (`memactor.actor.aio.finish`) and answers
 its callers, whatever cancellation reaches the writer meanwhile.
 """
 
@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -31,23 +29,19 @@ import anyio.lowlevel
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..codec import encode
+from ..engine import Engine
 from ..errors import ClosedError, MemactorError, SchemaError, StorageError, WriterDiedError
 from ..model.commands import SweepItems
 from ..model.stats import WriterCounters
-from ..sqlite.apply import apply_batch
-from ..sqlite.filelock import WriterLock
-from ..sqlite.mutations import Quota, enforce_quota
-from ..sqlite.writeconn import check_connection as _check_connection
-from ..sqlite.writeconn import checkpoint as _checkpoint
-from ..sqlite.writeconn import connect_writer
 from .aio import finish
-from .lane import Lane
+from .lane import Lane, current_engine
 
 __all__ = ["Writer"]
 
 _Item = tuple[bytes, bool, "asyncio.Future[Any]"]
 
-# Past this size the writer forces the WAL back to its start after a batch (see `Writer._bound_wal`).
+# Past this size the writer forces the engine's log (SQLite: the WAL) back to its start after a batch
+# (see `Writer._bound_wal`).
 WAL_RESTART_BYTES = 16 * 1024 * 1024
 # A WAL reset skipped because a reader was busy is tried again this much later (seconds).
 WAL_RESET_RETRY_S = 1.0
@@ -61,31 +55,50 @@ async def _no_readers() -> AsyncIterator[bool]:
     yield True
 
 
+# The writer's steps on its lane: each a function of its own, so a test can hold or watch the writer's thread.
+
+
+def apply_batch(conn: Any, frames: list[bytes], trusted: list[bool]) -> list[object]:
+    """Apply one group commit on the writer's connection (`memactor.engine.Engine.apply_batch`)."""
+    return current_engine().apply_batch(conn, frames, trusted)
+
+
+def _checkpoint(conn: Any, mode: str = "TRUNCATE") -> bool:
+    """The engine's upkeep (`memactor.engine.Engine.maintain`): ``"RESTART"`` once the log outgrew its bound,
+    with this process's readers parked; ``"TRUNCATE"`` at close (SQLite's names for the checkpoints they are)."""
+    return current_engine().maintain(conn, final=mode == "TRUNCATE")
+
+
+def _check_connection(conn: Any) -> None:
+    current_engine().check_writer(conn)
+
+
 class Writer:
-    """The single-writer actor for one database file."""
+    """The single-writer actor for one store."""
 
     def __init__(
         self,
-        path: str,
+        engine: Engine[Any, Any],
         *,
-        durability: str,
         max_batch: int,
         max_pending: int,
-        max_size: int | None,
-        lock: WriterLock | None = None,
         pause_readers: Callable[[], AbstractAsyncContextManager[bool]] = _no_readers,
         sweep_interval: float = 60.0,
     ) -> None:
-        self._path = path
-        self._durability = durability
-        self._lane = Lane("memactor-writer", lambda: connect_writer(path, durability))
+        """Args:
+        engine: The store's engine, already prepared (`Engine.prepare`); the writer calls its `release`
+            once its connection is closed for good.
+        max_batch: The most commands one group commit applies.
+        max_pending: The mailbox's bound.
+        pause_readers: Parks this process's read lanes while the engine's log is brought back to its start.
+        sweep_interval: Seconds between sweeps of expired items.
+        """
+        self._engine = engine
+        self._lane = Lane("memactor-writer", engine, engine.connect_writer)
         self._send: MemoryObjectSendStream[_Item]
         self._receive: MemoryObjectReceiveStream[_Item]
         self._send, self._receive = anyio.create_memory_object_stream[_Item](max_pending)
         self._max_batch = max_batch
-        self._quota = Quota(max_size)
-        self._wal_path = f"{path}-wal"
-        self._lock = lock
         self._pause_readers = pause_readers
         self._next_wal_reset = 0.0
         self._sweep_interval = sweep_interval
@@ -103,22 +116,18 @@ class Writer:
         return self._send.statistics().current_buffer_used
 
     async def start(self) -> None:
-        """Open the connection (migrating the schema) on the writer's thread.
+        """Open the connection (migrating the schema, applying the quota) on the writer's thread.
 
         Raises:
             SchemaError: the file was written by a newer schema (the writer is then closed).
         """
         try:
-            await self._start_lane()
+            await self._lane.start()
         except BaseException:
             # `run` will never start: close what it would have closed.
             await finish(self._lane.close())
             self.abandon()
             raise
-
-    async def _start_lane(self) -> None:
-        await self._lane.start()
-        await self._lane.call(enforce_quota, self._quota)
 
     def abandon(self) -> None:
         """Close the mailbox of a writer whose `run` will never start (its handle failed to open)."""
@@ -140,7 +149,7 @@ class Writer:
             ClosedError: the handle is closing or closed.
             WriterDiedError: the writer stopped.
             CommandError: the command was rejected (the rest of its batch is unaffected).
-            StorageError: the whole batch failed in SQLite, or the connection is broken and could not be
+            StorageError: the whole batch failed in the engine, or the connection is broken and could not be
                 reopened yet.
         """
         if self._died is not None:
@@ -218,7 +227,7 @@ class Writer:
     async def _apply(self, batch: list[_Item]) -> None:
         self._in_flight = batch
         started = time.perf_counter()
-        # Once handed to SQLite, the batch runs to its end in a task of its own, and its callers hear how
+        # Once handed to the engine, the batch runs to its end in a task of its own, and its callers hear how
         # it ended even if this task is cancelled meanwhile.
         commit = asyncio.ensure_future(self._commit(batch))
         try:
@@ -236,7 +245,7 @@ class Writer:
         try:
             if not self._lane.running:
                 await self._reopen()
-            outcomes: list[Any] = await self._lane.call(apply_batch, frames, self._quota, trusted)
+            outcomes: list[Any] = await self._lane.call(apply_batch, frames, trusted)
             return outcomes
         except StorageError as exc:
             failure = exc
@@ -254,7 +263,7 @@ class Writer:
             return
         try:
             await self._lane.call(_check_connection)
-        except (sqlite3.Error, StorageError):
+        except StorageError:
             await self._lane.close()
 
     async def _reopen(self) -> None:
@@ -266,26 +275,23 @@ class Writer:
         """
         with anyio.move_on_after(max(0.0, self._reopen_at - time.monotonic())):
             await self._stopping.wait()  # a closing handle tries at once: what is queued may still commit
-        self._lane = Lane("memactor-writer", lambda: connect_writer(self._path, self._durability, create=False))
+        engine = self._engine
+        self._lane = Lane("memactor-writer", engine, lambda: engine.connect_writer(reopen=True))
         try:
-            await self._start_lane()
+            await self._lane.start()
         except SchemaError:
             raise
         except Exception as exc:
             self._reopen_at = time.monotonic() + self._reopen_delay
             self._reopen_delay = min(self._reopen_delay * 2, RECONNECT_MAX_S)
-            raise StorageError(f"cannot reopen {self._path} for writing: {exc}") from exc
+            raise StorageError(f"cannot reopen {engine.target} for writing: {exc}") from exc
         self._reopen_delay = RECONNECT_FIRST_S
 
     async def _bound_wal(self) -> None:
-        # Readers that never pause (a long stream, busy agents) keep the PASSIVE autocheckpoint from ever
-        # resetting the WAL, which then grows without bound. RESTART waits (busy_timeout) for their short
-        # read transactions to end, so the next commit writes the WAL from its start again.
-        try:
-            size = os.path.getsize(self._wal_path)
-        except OSError:
-            return
-        if size > WAL_RESTART_BYTES and time.monotonic() >= self._next_wal_reset:
+        # Readers that never pause (a long stream, busy agents) keep SQLite's PASSIVE autocheckpoint from
+        # ever resetting the WAL, which then grows without bound. RESTART waits (busy_timeout) for their
+        # short read transactions to end, so the next commit writes the WAL from its start again.
+        if self._engine.log_bytes() > WAL_RESTART_BYTES and time.monotonic() >= self._next_wal_reset:
             await finish(self._reset_wal())
 
     async def _reset_wal(self) -> None:
@@ -294,7 +300,7 @@ class Writer:
                 if held:
                     await self._lane.call(_checkpoint, "RESTART")
                     return
-        except (sqlite3.Error, StorageError):
+        except StorageError:
             # Only space is at stake here: a broken connection fails the next batch, which reopens it.
             pass
         # Not done (a read runs long, or a connection failed): writes go on, a later batch tries again.
@@ -319,7 +325,8 @@ class Writer:
 
     async def stop(self) -> None:
         """Stop intake, let the actor drain and commit what is queued, checkpoint, close the connection,
-        and only then release the file lock. Runs to its end even if the caller is cancelled."""
+        and only then release what the engine holds (SQLite: the file lock). Runs to its end even if the
+        caller is cancelled."""
         self._send.close()
         self._stopping.set()
         await finish(self._shut_down())
@@ -330,13 +337,11 @@ class Writer:
             if self._died is None and self._lane.running:
                 await self._lane.call(_checkpoint)
         finally:
-            if self._lock is not None:
-                # Released as soon as the thread has ended, its connection closed, even if this task is
-                # cut short (the loop shutting down); and here, for a lane whose thread had already ended.
-                self._lane.on_exit = self._lock.release
+            # Released as soon as the thread has ended, its connection closed, even if this task is cut
+            # short (the loop shutting down); and here, for a lane whose thread had already ended.
+            self._lane.on_exit = self._engine.release
             await self._lane.close()
-            if self._lock is not None:
-                self._lock.release()
+            self._engine.release()
 
     @property
     def died(self) -> BaseException | None:
