@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 import memactor
-
 from tests.postgres.server import PgServer, fresh_schema, pg_server_from_env_or_script
 
 
