@@ -125,10 +125,13 @@ def add_records(conn: Conn, records: Sequence[Record]) -> list[str]:
         rows = [insert_values(record, now) for record in records if record.KIND == kind]
         columns = [list(column) for column in zip(*rows, strict=True)]
         inserted.update(row[0] for row in conn.execute(_INSERT[kind], columns).fetchall())
+    first = set()
     for record in records:
-        if record.id not in inserted:
+        # The insert stored the first record of each id; a later record of the same id in this command (or
+        # one the insert skipped) is compared with what is stored.
+        if record.id not in inserted or record.id in first:
             _check_retry(conn, record)
-            inserted.add(record.id)  # a second record of the same id in this command is compared too
+        first.add(record.id)
     return [record.id for record in records]
 
 

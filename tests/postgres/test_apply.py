@@ -180,3 +180,12 @@ def test_migrate_is_idempotent_and_refuses_a_newer_schema(writer: Conn) -> None:
     writer.execute("UPDATE memactor_meta SET value = %s WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),))
     with pytest.raises(SchemaError, match="knows up to"):
         migrate(writer)
+
+
+def test_two_records_of_one_id_in_one_add_conflict_unless_equal(writer: Conn, reader: Conn) -> None:
+    a = Episode(task="deploy")
+    same, other = Episode(id=a.id, task="deploy"), Episode(id=a.id, task="deploy deploy")
+    assert run(writer, AddRecords((a, same))) == [[a.id, a.id]]
+    (outcome,) = run(writer, AddRecords((Fact(content="x"), other)))
+    assert isinstance(outcome, ConflictError) and "differs in ['task']" in str(outcome)
+    assert run_query(reader, Count("fact", Filters())) == 0
