@@ -184,8 +184,11 @@ def test_migrate_is_idempotent_and_refuses_a_newer_schema(writer: Conn) -> None:
 
 def test_two_records_of_one_id_in_one_add_conflict_unless_equal(writer: Conn, reader: Conn) -> None:
     a = Episode(task="deploy")
-    same, other = Episode(id=a.id, task="deploy"), Episode(id=a.id, task="deploy deploy")
+    same = Episode(id=a.id, task="deploy")
     assert run(writer, AddRecords((a, same))) == [[a.id, a.id]]
-    (outcome,) = run(writer, AddRecords((Fact(content="x"), other)))
+    b = Episode(task="deploy")
+    other = Episode(id=b.id, task="deploy deploy")
+    (outcome,) = run(writer, AddRecords((Fact(content="x"), b, other)))
     assert isinstance(outcome, ConflictError) and "differs in ['task']" in str(outcome)
     assert run_query(reader, Count("fact", Filters())) == 0
+    assert run_query(reader, Get("episode", (b.id,))) == []
