@@ -37,7 +37,7 @@ from ..model.commands import (
 )
 from ..model.records import Record
 from .failures import command_error
-from .rows import COLUMNS, column_values, from_row, insert_values, select_list
+from .rows import COLUMNS, array_literal, column_values, from_row, insert_values, select_list
 from .schema import TABLES
 
 __all__ = ["add_records", "apply_command", "unsupported"]
@@ -59,13 +59,17 @@ def _array_type(name: str) -> str:
 
 
 # One statement text per kind whatever the number of rows (so PostgreSQL prepares it once): one array
-# parameter per column, unnested into rows.
+# parameter per column, unnested into rows. Tags, an array per row, travel as array literals (unnest would
+# flatten a two-dimensional array) and are cast back.
 _INSERT = {
     kind: f"INSERT INTO {TABLES[kind].name} ({', '.join(names)})"
-    f" SELECT * FROM unnest({', '.join(f'%s::{_array_type(n)}' for n in names)})"
+    f" SELECT {', '.join(f'c{i}::text[]' if n == 'tags' else f'c{i}' for i, n in enumerate(names))}"
+    f" FROM unnest({', '.join(f'%s::{_array_type(n)}' for n in names)})"
+    f" AS u({', '.join(f'c{i}' for i in range(len(names)))})"
     " ON CONFLICT DO NOTHING RETURNING id"
     for kind, names in COLUMNS.items()
 }
+_TAGS = {kind: names.index("tags") for kind, names in COLUMNS.items()}
 
 
 def unsupported(what: str) -> UnsupportedBackendError:
@@ -124,6 +128,7 @@ def add_records(conn: Conn, records: Sequence[Record]) -> list[str]:
     for kind in dict.fromkeys(record.KIND for record in records):
         rows = [insert_values(record, now) for record in records if record.KIND == kind]
         columns = [list(column) for column in zip(*rows, strict=True)]
+        columns[_TAGS[kind]] = [array_literal(tags) for tags in columns[_TAGS[kind]]]
         inserted.update(row[0] for row in conn.execute(_INSERT[kind], columns).fetchall())
     first = set()
     for record in records:

@@ -20,7 +20,7 @@ from ..model.queries import Count, Get, GetByName, GetItems, ListNamespaces, Pag
 from ..model.ranking import blend
 from ..model.records import Hit, Record
 from .mutations import unsupported
-from .rows import from_row, select_list
+from .rows import escape, from_row, select_list
 from .schema import TABLES, TEXT_CONFIG
 from .where import where
 
@@ -56,7 +56,8 @@ def run_query(conn: Conn, query: Query) -> Any:
             return 0 if row is None else int(row[0])
         case GetByName(name=name, namespace=namespace):
             row = conn.execute(
-                f"SELECT {select_list('skill')} FROM skills WHERE namespace = %s AND name = %s", (namespace, name)
+                f"SELECT {select_list('skill')} FROM skills WHERE namespace = %s AND name = %s",
+                (escape(namespace), escape(name)),
             ).fetchone()
             if row is None:
                 raise NotFoundError(f"no skill named {name!r} in namespace {namespace!r}")

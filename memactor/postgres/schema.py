@@ -34,7 +34,7 @@ _COMMON_COLUMNS = """
     id text COLLATE "C" PRIMARY KEY,
     namespace text NOT NULL,
     agent_id text,
-    tags text NOT NULL,
+    tags text[] NOT NULL,
     metadata text NOT NULL,
     created_at double precision NOT NULL,
     updated_at double precision NOT NULL,
@@ -79,6 +79,7 @@ def _table_sql(table: Table) -> str:
 CREATE TABLE {name} ({_COMMON_COLUMNS}, {table.columns},
     tsv tsvector GENERATED ALWAYS AS (to_tsvector('{TEXT_CONFIG}'::regconfig, {text})) STORED);
 CREATE INDEX {name}_tsv ON {name} USING gin (tsv);
+CREATE INDEX {name}_tags ON {name} USING gin (tags);
 CREATE INDEX {name}_by_namespace_created_at ON {name} (namespace, created_at);
 CREATE INDEX {name}_by_agent_id_created_at ON {name} (agent_id, created_at);
 """

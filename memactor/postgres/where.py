@@ -1,8 +1,9 @@
 """`Filters` as a PostgreSQL ``WHERE`` condition with named parameters.
 
 The same filters mean the same records on both engines (see `memactor.model.filters`); only the SQL differs:
-psycopg's ``%(name)s`` parameters, and tags (stored as a JSON array of strings) tested with jsonb's ``?``.
-Every value is bound; only fixed column names are put into SQL text. May import `memactor.model`.
+psycopg's ``%(name)s`` parameters, text compared in its stored (escaped) form (`memactor.postgres.rows.escape`),
+tags (a ``text[]``) tested with ``@>``. Every value is bound; only fixed column names are put into SQL text.
+May import `memactor.model`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model.filters import Filters
+from .rows import escape
 
 __all__ = ["where"]
 
@@ -34,8 +36,8 @@ def where(filters: Filters, alias: str = "t") -> tuple[str, dict[str, Any]]:
         if value is None:
             continue
         clauses.append(f"{alias}.{column} {op} %(f_{name})s")
-        params[f"f_{name}"] = value
-    for index, tag in enumerate(filters.tags):
-        clauses.append(f"{alias}.tags::jsonb ? %(f_tag{index})s")
-        params[f"f_tag{index}"] = tag
+        params[f"f_{name}"] = escape(value) if isinstance(value, str) else value
+    if filters.tags:
+        clauses.append(f"{alias}.tags @> %(f_tags)s::text[]")
+        params["f_tags"] = [escape(tag) for tag in filters.tags]
     return (" AND ".join(clauses) or "TRUE"), params

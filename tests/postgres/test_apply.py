@@ -14,14 +14,13 @@ from memactor.codec import encode
 from memactor.errors import (
     CodecError,
     ConflictError,
-    InvalidInputError,
     NotFoundError,
     SchemaError,
     UnsupportedBackendError,
 )
 from memactor.model.commands import AddRecords, Batch, Command, DeleteRecord, PutItem, RecordUse, UpdateRecord
 from memactor.model.filters import Filters
-from memactor.model.queries import Count, Get, GetByName, Page, Search
+from memactor.model.queries import Count, Get, GetByName, Search
 from memactor.model.ranking import SearchWeights, blend
 from memactor.postgres.apply import apply_batch
 from memactor.postgres.connect import connect_reader, connect_writer
@@ -86,15 +85,19 @@ def test_a_server_error_mid_group_rolls_back_only_its_command(writer: Conn, read
     assert (stored["a"].uses, stored["b"].uses, stored["b"].version) == (1, 1, 2)
 
 
-def test_an_unstorable_value_mid_group_rolls_back_only_its_command(writer: Conn, reader: Conn) -> None:
-    # The NUL character is refused by PostgreSQL's text type on its way in: an error the server (or the
-    # driver) raises mid-transaction, which without a savepoint per command would abort the whole group.
-    good = [Episode(task=f"task {i}") for i in range(3)]
-    bad = Episode(task="bad \x00 text")
-    outcomes = run(writer, AddRecords((good[0],)), AddRecords((bad, good[1])), AddRecords((good[2],)))
-    assert outcomes[0] == [good[0].id] and outcomes[2] == [good[2].id]
-    assert isinstance(outcomes[1], InvalidInputError) and "NUL" in str(outcomes[1])
-    assert [r.id for r in run_query(reader, Page("episode", Filters(), None, 10))] == sorted([good[0].id, good[2].id])
+def test_nul_and_the_escape_character_round_trip_and_filter(writer: Conn, reader: Conn) -> None:
+    # PostgreSQL's text cannot hold NUL; memactor's records may: stored escaped, read back as given.
+    odd = "a\x00b\x01c\x01\x02d\x00"
+    skill = Skill(name=odd, namespace=odd, agent_id=odd, description=odd + " deploy", tags=(odd, "\x00"))
+    plain = Skill(name="a\x01\x02b", namespace=odd)  # what NUL's escape looks like must stay itself
+    assert run(writer, AddRecords((skill,)), AddRecords((plain,))) == [[skill.id], [plain.id]]
+    (stored,) = run_query(reader, Get("skill", (skill.id,)))
+    assert stored.user_fields() == skill.user_fields()
+    assert run_query(reader, GetByName(odd, odd)).id == skill.id
+    assert run_query(reader, GetByName("a\x01\x02b", odd)).id == plain.id
+    assert run_query(reader, Count("skill", Filters(namespace=odd, agent_id=odd, tags=("\x00",)))) == 1
+    (hit,) = run_query(reader, Search("skill", "deploy", Filters(namespace=odd), 5, SearchWeights(), 0.0))
+    assert hit.record == stored
 
 
 def test_retried_adds_are_idempotent_and_changed_retries_conflict(writer: Conn, reader: Conn) -> None:
