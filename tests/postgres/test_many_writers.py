@@ -91,3 +91,20 @@ def test_optimistic_updates_from_every_process_lose_nothing(
     assert stored.metadata["n"] == PROCESSES * times
     assert stored.version == 1 + PROCESSES * times
     assert conflicts > 0, "the writers never raced: the test did not exercise the version check"
+
+
+def test_writer_actors_of_several_processes_lose_no_use(pg_url: str, pool: ProcessPoolExecutor) -> None:
+    # The same, through `memactor.open`: each process runs a writer actor whose group commits mix many
+    # agents' record_use and adds.
+    with connect_writer(pg_url, "full") as writer, connect_reader(pg_url) as reader:
+        skills = [Skill(name="x"), Skill(name="y")]
+        apply_batch(writer, [encode(AddRecords(tuple(skills)))])
+        ids = [s.id for s in skills]
+        agents, uses = 16, 10
+        futures = [pool.submit(writers.agents_through_handles, pg_url, ids, agents, uses) for _ in range(PROCESSES)]
+        added = [record_id for f in futures for record_id in f.result(timeout=300)]
+        assert len(set(added)) == PROCESSES * agents * uses
+        assert run_query(reader, Count("episode", Filters())) == len(added)
+        stored = run_query(reader, Get("skill", tuple(ids)))
+        assert [s.uses for s in stored] == [PROCESSES * agents * uses] * 2
+        assert [s.successes for s in stored] == [PROCESSES * agents * uses // 2] * 2

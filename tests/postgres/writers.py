@@ -9,7 +9,10 @@ from __future__ import annotations
 import random
 import time
 
-from memactor import Skill
+import anyio
+
+import memactor
+from memactor import Episode, Skill
 from memactor.codec import encode
 from memactor.errors import ConflictError
 from memactor.model.commands import AddRecords, RecordUse, UpdateRecord
@@ -76,3 +79,23 @@ def bump_counter(url: str, skill_id: str, times: int) -> int:
             assert isinstance(outcome, Skill), outcome
             done += 1
     return conflicts
+
+
+def agents_through_handles(url: str, skill_ids: list[str], agents: int, uses: int) -> list[str]:
+    """Open a handle (its own writer actor) and let ``agents`` concurrent tasks record ``uses`` uses each of
+    every skill and add one episode per use; return the ids of the episodes added."""
+    added: list[str] = []
+
+    async def agent(mem: memactor.Memory, number: int) -> None:
+        for use in range(uses):
+            for skill_id in skill_ids:
+                await mem.skills.record_use(skill_id, success=use % 2 == 0)
+            added.append(await mem.episodes.add(Episode(task=f"agent {number} use {use}")))
+
+    async def main() -> None:
+        async with memactor.open(url, durability="normal") as mem, anyio.create_task_group() as tg:
+            for number in range(agents):
+                tg.start_soon(agent, mem, number)
+
+    anyio.run(main)
+    return added
