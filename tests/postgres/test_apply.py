@@ -144,6 +144,12 @@ def test_a_batch_is_all_or_nothing(writer: Conn, reader: Conn) -> None:
     (outcome,) = run(writer, Batch((AddRecords((fact,)), DeleteRecord("fact", fact.id), RecordUse("gone", True, 1.0))))
     assert isinstance(outcome, NotFoundError) and "batch command 2" in str(outcome)
     assert run_query(reader, Count("fact", Filters())) == 0
+    # Alone in its group (no savepoint), and with a neighbour (in one): nothing of it stays either way.
+    for group in ([], [AddRecords((Fact(content="neighbour"),))]):
+        (outcome, *_) = run(writer, Batch((AddRecords((fact,)), RecordUse("gone", True, 1.0))), *group)
+        assert isinstance(outcome, NotFoundError)
+        assert run_query(reader, Get("fact", (fact.id,))) == []
+    assert run_query(reader, Count("fact", Filters())) == 1
 
 
 def test_items_fail_with_a_typed_error_and_neighbours_commit(writer: Conn, reader: Conn) -> None:
