@@ -52,6 +52,7 @@ LAYERS: list[set[str]] = [
         "sqlite.fts",
         "sqlite.textindex",
         "postgres.rows",
+        "postgres.replicas",
         "postgres.failures",
         "postgres.schema",
     },

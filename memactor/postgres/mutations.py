@@ -109,7 +109,9 @@ def apply_command(conn: Conn, command: Command) -> Any:
             raise unsupported("max_size (PostgreSQL has no per-database size limit to enforce it honestly)")
         case SetEmbedder() | StoreVectors():
             raise unsupported("vectors")
-        case PutItem() | DeleteItem() | TouchItems() | SweepItems():
+        case SweepItems():
+            return 0  # the writer's periodic upkeep: with no items stored, none has expired
+        case PutItem() | DeleteItem() | TouchItems():
             raise unsupported("items")
     raise InvalidInputError(f"not a command: {type(command).__name__}")
 
