@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import string
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +16,7 @@ from memactor.codec import encode
 from memactor.errors import (
     CodecError,
     ConflictError,
+    InvalidInputError,
     NotFoundError,
     SchemaError,
     UnsupportedBackendError,
@@ -201,3 +204,13 @@ def test_two_records_of_one_id_in_one_add_conflict_unless_equal(writer: Conn, re
     assert isinstance(outcome, ConflictError) and "differs in ['task']" in str(outcome)
     assert run_query(reader, Count("fact", Filters())) == 0
     assert run_query(reader, Get("episode", (b.id,))) == []
+
+
+def test_a_text_too_large_for_the_index_is_refused_alone(writer: Conn, reader: Conn) -> None:
+    # PostgreSQL caps one tsvector at 1 MB (SQLite's FTS5 has no such cap): a documented difference.
+    rng = random.Random(1)
+    words = " ".join("".join(rng.choices(string.ascii_lowercase, k=10)) for _ in range(150_000))
+    fine = Fact(content="fits")
+    outcomes = run(writer, AddRecords((Fact(content=words),)), AddRecords((fine,)))
+    assert isinstance(outcomes[0], InvalidInputError) and "too long for tsvector" in str(outcomes[0])
+    assert outcomes[1] == [fine.id]
