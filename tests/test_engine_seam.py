@@ -215,6 +215,13 @@ async def test_a_readonly_handle_prepares_without_a_writer(db_path: Path) -> Non
     assert "connect_writer" not in methods and "apply_batch" not in methods
 
 
+async def test_storage_statistics_of_a_closed_handle_raise_closed_error(db_path: Path) -> None:
+    async with memactor.open(db_path) as mem:
+        assert (await mem.storage_statistics())["size_bytes"] > 0
+    with pytest.raises(memactor.ClosedError):
+        await mem.storage_statistics()
+
+
 async def test_an_engine_object_refuses_options_that_belong_to_it(db_path: Path) -> None:
     with pytest.raises(memactor.InvalidInputError, match="engine object"):
         memactor.open(RecordingEngine(db_path), max_size=1 << 20)

@@ -24,6 +24,7 @@ from typing import Any
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
+from ..engine import Engine
 from ..errors import ClosedError
 from .memory import Memory
 
@@ -176,8 +177,8 @@ class SyncHandle(Blocking):
         return f"<SyncHandle {self._runner.name}{' (closed)' if self._runner.closed else ''}>"
 
 
-def open_sync(path: str | os.PathLike[str], **options: Any) -> SyncHandle:
-    """Open a memory file for blocking code; takes the same options as `memactor.open`.
+def open_sync(path: str | os.PathLike[str] | Engine[Any, Any], **options: Any) -> SyncHandle:
+    """Open a memory for blocking code; takes the same target and options as `memactor.open`.
 
     The handle is open on return. Use it in a ``with`` block, or keep it (at module level, for a web app)
     and call ``close()`` when done; one never closed is closed at interpreter exit.

@@ -14,8 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-import anyio
-
 from ..embed.coalesce import Coalescer
 from ..embed.protocol import record_text, to_blobs
 from ..engines import open_engine
@@ -24,6 +22,7 @@ from ..model.commands import StoreVectors
 from ..model.records import RECORD_TYPES
 from ..model.validate import check_int
 from .backend import Backend
+from .lane import Lane
 
 __all__ = ["Reindexed", "reindex"]
 
@@ -78,18 +77,18 @@ async def reindex(
         raise InvalidInputError("reindex needs a handle opened with an embedder (embedder=...)")
     check_int("batch", batch, low=1, high=10_000)
     engine = open_engine(handle.path)
-    conn = await anyio.to_thread.run_sync(engine.connect_reader)
+    lane = Lane("memactor-reindex", engine, engine.connect_reader)  # a read connection on a thread of its own
+    await lane.start()
     try:
         done = Reindexed()
         for kind in RECORD_TYPES:
-            count = functools.partial(engine.count_to_embed, conn, kind, every=every)
-            done.total += await anyio.to_thread.run_sync(count)
+            done.total += await lane.call(functools.partial(engine.count_to_embed, kind=kind, every=every))
         on_start(done.total)
         for kind in RECORD_TYPES:
             after = ""
             while True:
-                page = functools.partial(engine.records_to_embed, conn, kind, after, batch, every=every)
-                records = await anyio.to_thread.run_sync(page)
+                page = functools.partial(engine.records_to_embed, kind=kind, after=after, limit=batch, every=every)
+                records = await lane.call(page)
                 if not records:
                     break
                 matrix = await handle.embedding.embed([record_text(record) for record in records])
@@ -106,4 +105,4 @@ async def reindex(
                 on_batch(len(records))
         return done
     finally:
-        engine.close(conn)
+        await lane.close()

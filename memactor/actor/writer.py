@@ -18,9 +18,8 @@ its callers, whatever cancellation reaches the writer meanwhile.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -50,11 +49,6 @@ RECONNECT_FIRST_S = 0.05
 RECONNECT_MAX_S = 5.0
 
 
-@contextlib.asynccontextmanager
-async def _no_readers() -> AsyncIterator[bool]:
-    yield True
-
-
 # The writer's steps on its lane: each a function of its own, so a test can hold or watch the writer's thread.
 
 
@@ -69,10 +63,6 @@ def _checkpoint(conn: Any, mode: str = "TRUNCATE") -> bool:
     return current_engine().maintain(conn, final=mode == "TRUNCATE")
 
 
-def _check_connection(conn: Any) -> None:
-    current_engine().check_writer(conn)
-
-
 class Writer:
     """The single-writer actor for one store."""
 
@@ -82,7 +72,7 @@ class Writer:
         *,
         max_batch: int,
         max_pending: int,
-        pause_readers: Callable[[], AbstractAsyncContextManager[bool]] = _no_readers,
+        pause_readers: Callable[[], AbstractAsyncContextManager[bool]],
         sweep_interval: float = 60.0,
     ) -> None:
         """Args:
@@ -262,7 +252,7 @@ class Writer:
         if not self._lane.running:
             return
         try:
-            await self._lane.call(_check_connection)
+            await self._lane.call(self._engine.check_writer)
         except StorageError:
             await self._lane.close()
 
