@@ -24,7 +24,7 @@ PACKAGE_LAYERS: list[set[str]] = [
     {"model"},
     {"codec", "embed"},
     {"engine"},
-    {"sqlite"},
+    {"sqlite", "postgres"},
     {"engines"},
     {"actor"},
     {"net", "demo"},
@@ -47,11 +47,29 @@ LAYERS: list[set[str]] = [
     {"codec", "model.queries", "embed.protocol"},
     {"embed.adapters", "embed.coalesce", "embed.openai_compat"},
     {"embed.spec", "engine"},
-    {"sqlite.itemschema", "sqlite.fts", "sqlite.textindex"},
-    {"sqlite.schema", "sqlite.rows", "sqlite.failures", "sqlite.filelock", "sqlite.items"},
-    {"sqlite.itemread", "sqlite.vectors", "sqlite.vsearch", "sqlite.filecheck"},
+    {
+        "sqlite.itemschema",
+        "sqlite.fts",
+        "sqlite.textindex",
+        "postgres.rows",
+        "postgres.replicas",
+        "postgres.failures",
+        "postgres.schema",
+    },
+    {
+        "sqlite.schema",
+        "sqlite.rows",
+        "sqlite.failures",
+        "sqlite.filelock",
+        "sqlite.items",
+        "postgres.mutations",
+        "postgres.connect",
+        "postgres.locks",
+        "postgres.where",
+    },
+    {"sqlite.itemread", "sqlite.vectors", "sqlite.vsearch", "sqlite.filecheck", "postgres.apply", "postgres.read"},
     {"sqlite.vswitch"},
-    {"sqlite.mutations"},
+    {"sqlite.mutations", "postgres.engine"},
     {"sqlite.apply", "sqlite.read", "sqlite.writeconn"},
     {"sqlite.engine"},
     {"engines"},
@@ -99,7 +117,7 @@ LAYERS: list[set[str]] = [
     {"__main__"},
 ]
 LAYER = {name: level for level, names in enumerate(LAYERS) for name in names}
-SYNC_SQL = sorted(m for m in LAYER if m.startswith("sqlite."))
+SYNC_SQL = sorted(m for m in LAYER if m.startswith(("sqlite.", "postgres.")))
 ASYNC_MODULES = {"anyio", "asyncio", "aiosqlite", "trio", "sniffio"}
 
 

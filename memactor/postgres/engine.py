@@ -1,0 +1,232 @@
+"""`PostgresEngine`: the PostgreSQL implementation of the engine seam (`memactor.engine.Engine`).
+
+One engine serves one `memactor.Memory` handle opened on a ``postgresql://`` URL (or given as the engine
+object, with replicas). Unlike a SQLite file, a PostgreSQL database welcomes many writers: every process
+(on any machine) runs its own writer actor, and the rules that must hold across them live in the database
+(see `memactor.postgres.mutations`), so `prepare` takes no lock. There is no log to reclaim from here
+(PostgreSQL checkpoints and vacuums on its own), so `maintain` does nothing. Reads may go to streaming
+replicas (``replicas=``), keeping read-your-writes for the handle (`memactor.postgres.replicas`).
+``max_size`` is refused: PostgreSQL has no per-database size limit that a write would meet inside its
+transaction. May import `memactor.engine`, `memactor.errors`, `memactor.model`, `memactor.codec` and psycopg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+
+from ..engine import EngineOptions
+from ..errors import InvalidInputError, NotAMemoryError, StorageError
+from ..model.queries import Query
+from ..model.records import Record
+from . import apply, read
+from .connect import connect_reader, connect_writer, is_postgres_url, redacted
+from .mutations import unsupported
+from .replicas import CommitMark, ReadConnection, commit_lsn, read_target
+from .schema import TABLES, schema_version
+
+__all__ = ["PostgresEngine"]
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+
+
+class PostgresEngine:
+    """The PostgreSQL engine for one handle: a writer connection and read connections to one database."""
+
+    name = "postgresql"
+
+    def __init__(
+        self,
+        target: str,
+        options: EngineOptions | None = None,
+        *,
+        replicas: Sequence[str] = (),
+        replica_wait_s: float = 0.1,
+    ) -> None:
+        """Args:
+        target: The primary: a ``postgresql://`` (or ``postgres://``) URL, as libpq takes it.
+        options: The handle's options (the defaults when None).
+        replicas: URLs of streaming replicas of the primary that reads go to (the read lanes take them in
+            turn); each read still sees every write of this handle acknowledged before it started
+            (`memactor.postgres.replicas`).
+        replica_wait_s: How long a read waits for its replica to replay this handle's last commit before
+            the primary answers it instead.
+
+        Raises:
+            InvalidInputError: a URL is not a PostgreSQL URL, or ``max_size`` is set.
+        """
+        options = options or EngineOptions()
+        for url in (target, *replicas):
+            if not is_postgres_url(url):
+                raise InvalidInputError(f"not a PostgreSQL URL (postgresql://user@host:port/database): {url!r}")
+        if options.max_size is not None:
+            raise InvalidInputError(
+                "max_size is not supported on PostgreSQL: the server has no per-database size limit that a"
+                " write would meet in its own transaction (use a role or tablespace quota outside memactor)"
+            )
+        self._url = target
+        self._options = options
+        self._replicas = tuple(replicas)
+        self._replica_wait_s = replica_wait_s
+        self._mark = CommitMark()
+        self._readers: list[ReadConnection] = []
+        self.target = redacted(target)
+
+    def prepare(self, *, readonly: bool) -> None:
+        """Check that the server answers; a read-only handle also needs a memory already in the database.
+
+        Raises:
+            StorageError: the server cannot be reached or refused the connection.
+            NotAMemoryError: read-only, and the database (its schema on the search path) holds no memory.
+        """
+        if not readonly:
+            return  # the writer's connection, opened next, migrates and says what is wrong
+        conn = connect_reader(self._url)
+        try:
+            if schema_version(conn) == 0:
+                raise NotAMemoryError(f"{self.target} holds no memory yet: open it for writing first")
+        except psycopg.Error as exc:
+            raise StorageError(f"PostgreSQL failed: {exc}") from exc
+        finally:
+            conn.close()
+
+    def release(self) -> None:
+        """Nothing to give back: PostgreSQL takes many writers."""
+
+    def close(self, conn: Conn | ReadConnection) -> None:
+        """Close a connection; a broken one is closed as well as it can be."""
+        if isinstance(conn, ReadConnection):
+            conn.close()
+            return
+        try:
+            conn.close()
+        except psycopg.Error:
+            pass  # a broken connection's socket is freed either way
+
+    def connect_writer(self, *, reopen: bool = False) -> Conn:
+        """Open the writer connection and migrate the schema.
+
+        Raises:
+            SchemaError: the database was written by a newer schema.
+            StorageError: the server cannot be reached, refused, or (``reopen``) no longer holds the memory.
+        """
+        try:
+            if reopen:
+                probe = connect_reader(self._url)
+                try:
+                    if schema_version(probe) == 0:
+                        raise StorageError(f"{self.target} no longer holds the memory this handle opened")
+                finally:
+                    probe.close()
+            return connect_writer(self._url, self._options.durability)
+        except psycopg.Error as exc:
+            raise StorageError(f"could not open the writer connection to {self.target}: {exc}") from exc
+
+    def apply_batch(self, conn: Conn, frames: Sequence[bytes], trusted: Sequence[bool]) -> list[object]:
+        """Apply one group commit; see `memactor.postgres.apply.apply_batch`.
+
+        With replicas, it then notes the primary's WAL position, before any caller hears of the commit.
+        """
+        outcomes = apply.apply_batch(conn, frames, trusted)
+        if self._replicas:
+            try:
+                self._mark.lsn = commit_lsn(conn)
+            except psycopg.Error as exc:
+                # Committed, but the position is unknown: a replica could serve a read that misses it.
+                raise StorageError(f"the group committed but its WAL position could not be read: {exc}") from exc
+        return outcomes
+
+    def check_writer(self, conn: Conn) -> None:
+        """End a transaction a failed batch left open.
+
+        Raises:
+            StorageError: the connection is broken or closed.
+        """
+        if conn.closed or conn.broken:
+            raise StorageError(f"the writer connection to {self.target} is broken")
+        try:
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")
+            conn.execute("SELECT 1")
+        except psycopg.Error as exc:
+            raise StorageError(f"the writer connection to {self.target} is broken: {exc}") from exc
+
+    def log_bytes(self) -> int:
+        """0: PostgreSQL reclaims its own WAL."""
+        return 0
+
+    def maintain(self, conn: Conn, *, final: bool) -> bool:
+        """Nothing to do: PostgreSQL checkpoints and vacuums by itself."""
+        return True
+
+    def connect_reader(self) -> ReadConnection:
+        """Open one read lane's connections: the primary's, and the next replica's if there are replicas.
+
+        Raises:
+            StorageError: a server cannot be reached or refused the connection.
+        """
+        conn = ReadConnection(connect_reader(self._url))
+        if self._replicas:
+            try:
+                conn.replica = connect_reader(self._replicas[len(self._readers) % len(self._replicas)])
+            except BaseException:
+                conn.close()
+                raise
+        self._readers.append(conn)
+        return conn
+
+    def run_query(self, conn: ReadConnection, query: Query) -> Any:
+        """Answer one query; see `memactor.postgres.read.run_query`.
+
+        Raises:
+            NotFoundError: `GetByName` found no such skill.
+            UnsupportedBackendError: the query needs items or vectors.
+            StorageError: PostgreSQL failed.
+        """
+        try:
+            return read.run_query(read_target(conn, self._mark, self._replica_wait_s), query)
+        except psycopg.Error as exc:
+            raise StorageError(f"PostgreSQL failed: {exc}") from exc
+
+    def stored_embedder(self, conn: ReadConnection) -> tuple[str, int] | None:
+        """None: this engine stores no vectors yet."""
+        return None
+
+    def count_to_embed(self, conn: ReadConnection, kind: str, *, every: bool) -> int:
+        """Raises `UnsupportedBackendError`: this engine stores no vectors yet."""
+        raise unsupported("vectors (reindex)")
+
+    def records_to_embed(self, conn: ReadConnection, kind: str, after: str, limit: int, *, every: bool) -> list[Record]:
+        """Raises `UnsupportedBackendError`: this engine stores no vectors yet."""
+        raise unsupported("vectors (reindex)")
+
+    def count_to_stage(self, conn: ReadConnection, kind: str, name: str, dim: int) -> int:
+        """Raises `UnsupportedBackendError`: this engine stores no vectors yet."""
+        raise unsupported("vectors (switching embedders)")
+
+    def records_to_stage(
+        self, conn: ReadConnection, kind: str, name: str, dim: int, after: str, limit: int
+    ) -> list[Record]:
+        """Raises `UnsupportedBackendError`: this engine stores no vectors yet."""
+        raise unsupported("vectors (switching embedders)")
+
+    def statistics(self, conn: ReadConnection) -> dict[str, int]:
+        """``schema_version``, ``size_bytes`` (the record tables with their indexes and TOAST), and with
+        replicas ``replica_reads`` (reads a replica answered) and ``replica_fallbacks`` (reads the primary
+        answered because the replica had not replayed this handle's last commit in time).
+
+        Raises:
+            StorageError: PostgreSQL failed.
+        """
+        try:
+            sizes = " + ".join(f"pg_total_relation_size('{table.name}')" for table in TABLES.values())
+            row = conn.primary.execute(f"SELECT {sizes}").fetchone()
+            figures = {"schema_version": schema_version(conn.primary), "size_bytes": int(row[0]) if row else 0}
+        except psycopg.Error as exc:
+            raise StorageError(f"PostgreSQL failed: {exc}") from exc
+        if self._replicas:
+            figures["replica_reads"] = sum(reader.replica_reads for reader in self._readers)
+            figures["replica_fallbacks"] = sum(reader.fallbacks for reader in self._readers)
+        return figures
