@@ -60,11 +60,14 @@ class EngineOptions:
             `memactor.errors.InvalidInputError` from its constructor when it is set.
         allow_foreign_tables: Share the store with another application's tables (SQLite: a file that holds
             them; refused by `Engine.prepare` otherwise).
+        replicas: URLs of read replicas that reads go to (PostgreSQL streaming replicas); an engine that has
+            none raises `memactor.errors.InvalidInputError` from its constructor when any is given.
     """
 
     durability: str = "full"
     max_size: int | None = None
     allow_foreign_tables: bool = False
+    replicas: tuple[str, ...] = ()
 
 
 class Engine(Protocol[W, R]):

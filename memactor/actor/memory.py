@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Literal
 
@@ -56,7 +57,10 @@ class Memory:
         sweep_interval: float = 60.0,
         embedder: Embedder | None = None,
         allow_foreign_tables: bool = False,
+        replicas: Sequence[str] = (),
     ) -> None:
+        if isinstance(replicas, str):
+            raise InvalidInputError("replicas= takes a list of URLs, not one string")
         if durability not in ("full", "normal"):
             raise InvalidInputError(f"durability must be 'full' or 'normal', not {durability!r}")
         check_int("max_batch", max_batch, low=1, high=1_000_000)
@@ -65,7 +69,7 @@ class Memory:
         if max_size is not None:
             check_int("max_size", max_size, low=1)
         check_float("sweep_interval", sweep_interval, low=0.001)
-        self._engine = _engine(path, EngineOptions(durability, max_size, allow_foreign_tables))
+        self._engine = _engine(path, EngineOptions(durability, max_size, allow_foreign_tables, tuple(replicas)))
         self.path = self._engine.target
         # Vectors are made here, in worker threads, before their command enters the writer's mailbox.
         self.embedding = None if embedder is None else Coalescer(check_embedder(embedder))
@@ -314,7 +318,7 @@ def _engine(target: str | os.PathLike[str] | Engine[Any, Any], options: EngineOp
         raise InvalidInputError(
             f"open() takes a file path, a postgresql:// URL or an engine object, not {type(target).__name__}"
         )
-    if options.max_size is not None or options.allow_foreign_tables:
+    if options.max_size is not None or options.allow_foreign_tables or options.replicas:
         raise InvalidInputError("an engine object brings its own options: pass max_size and the like to the engine")
     return target
 
@@ -331,6 +335,7 @@ def open(  # noqa: A001 - the library's entry point, as in `memactor.open(path)`
     sweep_interval: float = 60.0,
     embedder: Embedder | None = None,
     allow_foreign_tables: bool = False,
+    replicas: Sequence[str] = (),
 ) -> Memory:
     """Open (creating if needed) a memory file; use the result as ``async with``.
 
@@ -352,6 +357,9 @@ def open(  # noqa: A001 - the library's entry point, as in `memactor.open(path)`
             text only, and records written meanwhile have no vector (vector search does not find them).
         allow_foreign_tables: Share a SQLite file that holds another application's tables: memactor adds
             its own tables beside them and switches the file to WAL mode. Refused without it.
+        replicas: With a ``postgresql://`` URL: URLs of streaming replicas of it that reads go to; each read
+            still sees every write of this handle acknowledged before it started (a replica answers once it
+            has replayed the handle's last commit, the primary meanwhile). Refused for a SQLite file.
 
     Raises:
         UnsupportedBackendError: the engine's extra is not installed; (on entering) the event loop is not
@@ -375,4 +383,5 @@ def open(  # noqa: A001 - the library's entry point, as in `memactor.open(path)`
         sweep_interval=sweep_interval,
         embedder=embedder,
         allow_foreign_tables=allow_foreign_tables,
+        replicas=replicas,
     )

@@ -68,7 +68,7 @@ class PostgresEngine:
             )
         self._url = target
         self._options = options
-        self._replicas = tuple(replicas)
+        self._replicas = tuple(replicas) or options.replicas
         self._replica_wait_s = replica_wait_s
         self._mark = CommitMark()
         self._readers: list[ReadConnection] = []

@@ -49,6 +49,10 @@ class SqliteEngine:
             raise InvalidInputError("memactor needs a file path: readers and the writer share it")
         self.target = target
         self._options = options or EngineOptions()
+        if self._options.replicas:
+            raise InvalidInputError(
+                "replicas= is for a postgresql:// URL: a SQLite file's readers read the file itself"
+            )
         self._quota = Quota(self._options.max_size)  # the writer lane's: only its thread touches it
         self._wal = f"{target}-wal"
         self._lock: WriterLock | None = None

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 
 import memactor
 from memactor import Fact
+from memactor.errors import InvalidInputError
 from memactor.postgres import PostgresEngine
 from tests.postgres.server import PgServer
 
@@ -51,3 +53,19 @@ async def test_reads_fall_back_to_the_primary_until_the_replica_has_the_handles_
         while (await mem.storage_statistics())["replica_reads"] == figures["replica_reads"]:
             assert (await mem.facts.get(second)).content == "written while replay is paused"
             assert time.monotonic() < deadline, "the replica did not answer again after replay resumed"
+
+
+async def test_open_takes_replicas_beside_the_primarys_url(pg_url: str, replica_url: str) -> None:
+    async with memactor.open(pg_url, replicas=[replica_url]) as mem:
+        deadline = time.monotonic() + 60  # a hang detector, not a bound on replay speed
+        record = await mem.facts.add(Fact(content="read through the replica"))
+        while (await mem.storage_statistics())["replica_reads"] == 0:
+            assert (await mem.facts.get(record)).content == "read through the replica"
+            assert time.monotonic() < deadline, "the replica never answered"
+
+
+async def test_replicas_are_refused_for_a_file_and_as_one_string(tmp_path: Path, pg_url: str) -> None:
+    with pytest.raises(InvalidInputError, match="postgresql:// URL"):
+        memactor.open(tmp_path / "agents.db", replicas=[pg_url])
+    with pytest.raises(InvalidInputError, match="list of URLs"):
+        memactor.open(pg_url, replicas=pg_url)  # type: ignore[arg-type]
