@@ -45,7 +45,7 @@ LAYERS: list[set[str]] = [
     {"codec", "model.queries", "embed.protocol"},
     {"embed.adapters", "embed.coalesce", "embed.openai_compat"},
     {"embed.spec"},
-    {"sqlite.itemschema", "sqlite.fts", "sqlite.textindex"},
+    {"sqlite.itemschema", "sqlite.fts", "sqlite.textindex", "sqlite.ann"},
     {"sqlite.schema", "sqlite.rows", "sqlite.failures", "sqlite.filelock", "sqlite.items"},
     {"sqlite.itemread", "sqlite.vectors", "sqlite.vsearch", "sqlite.filecheck"},
     {"sqlite.mutations"},
