@@ -43,7 +43,7 @@ import memactor
 from memactor import Fact
 from memactor.embed import CallableEmbedder
 from memactor.sqlite import ann
-from memactor.sqlite.vsearch import VectorCache
+from memactor.sqlite.vcache import VectorCache
 
 from .report import environment
 

@@ -26,7 +26,8 @@ from memactor.model.filters import Filters
 from memactor.model.queries import Search
 from memactor.model.ranking import SearchWeights
 from memactor.sqlite import ann
-from memactor.sqlite.vsearch import ReaderConnection, VectorCache, search_vectors
+from memactor.sqlite.vcache import VectorCache
+from memactor.sqlite.vsearch import ReaderConnection, search_vectors
 
 DIM = 32
 Matrix = npt.NDArray[np.float32]
@@ -176,11 +177,12 @@ def test_without_the_extra_exact_search_answers_and_says_how_to_get_the_index(
     path = tmp_path / "m.db"
     vectors = Vectors(clustered(300, seed=7))
     ids = fill(path, vectors, range(300))
-    monkeypatch.setitem(sys.modules, "usearch", None)  # as if not installed: importing it fails
+    for name in ("usearch", "usearch.index"):  # as if not installed: importing it fails
+        monkeypatch.setitem(sys.modules, name, None)
     monkeypatch.setenv("MEMACTOR_ANN_THRESHOLD", "100")
     assert not ann.available()
     conn = reader(path)
-    with caplog.at_level(logging.WARNING, logger="memactor.sqlite.vsearch"):
+    with caplog.at_level(logging.WARNING, logger="memactor.sqlite.vcache"):
         for i in (3, 4):
             assert vector_search(conn, vectors.table[i], 1) == [ids[i]]
     cache = conn.vector_caches["fact"]  # type: ignore[attr-defined]

@@ -46,7 +46,7 @@ LAYERS: list[set[str]] = [
     {"embed.adapters", "embed.coalesce", "embed.openai_compat"},
     {"embed.spec"},
     {"sqlite.itemschema", "sqlite.fts", "sqlite.textindex", "sqlite.ann"},
-    {"sqlite.schema", "sqlite.rows", "sqlite.failures", "sqlite.filelock", "sqlite.items"},
+    {"sqlite.schema", "sqlite.rows", "sqlite.failures", "sqlite.filelock", "sqlite.items", "sqlite.vcache"},
     {"sqlite.itemread", "sqlite.vectors", "sqlite.vsearch", "sqlite.filecheck"},
     {"sqlite.mutations"},
     {"sqlite.apply", "sqlite.read", "sqlite.writeconn"},

@@ -87,7 +87,7 @@ class AnnIndex:
 
 
 class Cache(Protocol):
-    """What `nearest` reads of a reader's `memactor.sqlite.vsearch.VectorCache`."""
+    """What `nearest` reads of a reader's `memactor.sqlite.vcache.VectorCache`."""
 
     rows: dict[int, int]
     matrix: Any
