@@ -25,7 +25,7 @@ from memactor.embed import CallableEmbedder
 from memactor.model.filters import Filters
 from memactor.model.queries import Search
 from memactor.model.ranking import SearchWeights
-from memactor.sqlite import ann
+from memactor.sqlite import ann, vcache
 from memactor.sqlite.vcache import VectorCache
 from memactor.sqlite.vsearch import ReaderConnection, search_vectors
 
@@ -196,3 +196,25 @@ def test_a_bad_threshold_in_the_environment_is_refused(monkeypatch: pytest.Monke
     monkeypatch.setenv("MEMACTOR_ANN_THRESHOLD", "many")
     with pytest.raises(memactor.errors.InvalidInputError, match="MEMACTOR_ANN_THRESHOLD must be a whole number"):
         VectorCache("fact")
+
+
+def test_a_first_load_in_chunks_holds_exactly_the_current_vectors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "m.db"
+    vectors = Vectors(clustered(1100, seed=8))
+    ids = fill(path, vectors, range(1000))
+
+    async def change() -> None:
+        async with memactor.open(path, embedder=vectors.embedder) as mem:
+            await mem.facts.update(ids[0], content="v1050")
+            await mem.facts.delete(ids[1])
+
+    asyncio.run(change())
+    monkeypatch.setattr(vcache, "_LOAD_CHUNK", 64)  # many chunks from a small file
+    conn, cache = loaded(path, threshold=10**9)
+    stored = dict(conn.execute("SELECT rid, vec FROM vectors WHERE kind = 'fact'"))
+    assert len(cache.rows) == len(stored) == 999
+    for rid, vec in stored.items():
+        assert cache.matrix[cache.rows[rid]].tobytes() == vec
+    conn.close()

@@ -99,7 +99,6 @@ class VectorCache:
             self.rids[start:end] = rids
             self.alive[start:end] = True
             self.rows.update(zip(rids, range(start, end), strict=True))
-            self._changed.update(rids)
             self.count = end
 
     def _apply(self, rid: int, vec: bytes | None) -> None:
