@@ -68,7 +68,9 @@ def dataset(size: int, dim: int, queries: int, seed: int) -> tuple[Matrix, Matri
 
 
 def _unit(matrix: Matrix) -> Matrix:
-    unit: Matrix = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+    # float32 on the way out: numpy's float64 scalars (np.sqrt(dim)) promote, and a float64 query would make
+    # every matrix product convert the whole float32 matrix first.
+    unit: Matrix = (matrix / np.linalg.norm(matrix, axis=1, keepdims=True)).astype(np.float32)
     return unit
 
 
