@@ -77,6 +77,7 @@ def loaded(path: Path, threshold: int) -> tuple[sqlite3.Connection, VectorCache]
     conn.execute("BEGIN")
     cache.refresh(conn)
     conn.execute("COMMIT")
+    cache.build_index()
     return conn, cache
 
 
@@ -161,9 +162,10 @@ def test_filters_apply_before_ranking_with_the_index(
     far = fill(path, vectors, range(3000, 3000 + kept), namespace="far")
     monkeypatch.setenv("MEMACTOR_ANN_THRESHOLD", "0")
     conn = reader(path)
-    found = vector_search(conn, query, 10, namespace="far")
+    vector_search(conn, query, 1)  # the first search loads the vectors; the index is built after it
     cache = conn.vector_caches["fact"]  # type: ignore[attr-defined]
     assert cache.ann is not None and len(cache.ann) == 3000 + kept
+    found = vector_search(conn, query, 10, namespace="far")
     sims = table[3000:] @ query
     best = [far[i] for i in np.argsort(-sims, kind="stable")[:10]]
     assert len(found) == 10 and set(found) <= set(far)

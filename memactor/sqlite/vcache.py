@@ -151,42 +151,43 @@ class VectorCache:
         self.rows = {int(rid): row for row, rid in enumerate(self.rids)}
 
     def _sync_ann(self) -> None:
-        """Bring the approximate index in step with the matrix, building it once the threshold is passed."""
+        """Bring the approximate index, if there is one, in step with the matrix."""
         import numpy as np
 
-        if self.ann is None:
-            if len(self.rows) < max(1, self.ann_threshold):
-                self._changed.clear()  # the build reads the whole matrix; nothing to remember until then
-                self._removed.clear()
-                return
-            from . import ann
-
-            if not ann.available():
-                if not self.warned:
-                    self.warned = True
-                    _log.warning(
-                        "%d %s vectors: exact vector search is slow at this size; pip install 'memactor[ann]'"
-                        " for an approximate index",
-                        len(self.rows),
-                        self.kind,
-                    )
-                self._changed.clear()
-                self._removed.clear()
-                return
-            self.ann = ann.AnnIndex(self.matrix.shape[1])
-            live = self.alive[: self.count]
-            if self.dead:
-                self.ann.add(self.rids[: self.count][live], self.matrix[: self.count][live])
-            else:
-                self.ann.add(self.rids[: self.count], self.matrix[: self.count])  # views: no copy of the matrix
-            self._changed.clear()
-            self._removed.clear()
-            return
-        self.ann.remove(np.fromiter(self._removed, dtype=np.int64, count=len(self._removed)))
-        changed = np.fromiter(self._changed, dtype=np.int64, count=len(self._changed))
-        self.ann.add(changed, self.matrix[[self.rows[int(rid)] for rid in changed]])
-        self._changed.clear()
+        if self.ann is not None:
+            self.ann.remove(np.fromiter(self._removed, dtype=np.int64, count=len(self._removed)))
+            changed = np.fromiter(self._changed, dtype=np.int64, count=len(self._changed))
+            self.ann.add(changed, self.matrix[[self.rows[int(rid)] for rid in changed]])
+        self._changed.clear()  # without an index, nothing to remember: a build reads the whole matrix
         self._removed.clear()
+
+    def build_index(self) -> None:
+        """Build the approximate index if the threshold is passed and there is none yet (it may take minutes).
+
+        Called outside any read transaction: the build reads only the matrix, and a long transaction would keep
+        the writer's log from being checkpointed. Without the ``ann`` extra, logs once how to get it.
+        """
+        if self.ann is not None or self.matrix is None or len(self.rows) < max(1, self.ann_threshold):
+            return
+        from . import ann
+
+        if not ann.available():
+            if not self.warned:
+                self.warned = True
+                _log.warning(
+                    "%d %s vectors: exact vector search is slow at this size; pip install 'memactor[ann]'"
+                    " for an approximate index",
+                    len(self.rows),
+                    self.kind,
+                )
+            return
+        index = ann.AnnIndex(self.matrix.shape[1])
+        live = self.alive[: self.count]
+        if self.dead:
+            index.add(self.rids[: self.count][live], self.matrix[: self.count][live])
+        else:
+            index.add(self.rids[: self.count], self.matrix[: self.count])  # views: no copy of the matrix
+        self.ann = index
 
     def similarities(self, query: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Cosine similarity of every row to ``query`` (a unit vector); dead rows score -inf."""

@@ -54,9 +54,11 @@ def search_vectors(conn: sqlite3.Connection, query: Search, candidates: int) -> 
     """Answer a ``"vector"`` or ``"hybrid"`` search (``query.text`` and ``query.vector`` are set)."""
     conn.execute("BEGIN")
     try:
-        return _search(conn, query, candidates)
+        hits = _search(conn, query, candidates)
     finally:
         conn.execute("COMMIT")
+    _cache(conn, query.kind).build_index()  # once past the threshold; the next search uses it
+    return hits
 
 
 def _search(conn: sqlite3.Connection, query: Search, candidates: int) -> list[Hit]:
