@@ -3,7 +3,7 @@
 The matrix catches up with the writer through `vector_log` (schema version 5), which lists every insert,
 replacement and removal of a vector in commit order: a reader reads only the log's new rows and the current
 vectors they name, never the whole table again. Nearest vectors are found exactly (one matrix product and a
-partial sort) or, from `ANN_THRESHOLD` vectors on and with the ``ann`` extra installed, through an approximate
+partial sort) or, past `EXACT_MAX_FLOATS` floats of vectors and with the ``ann`` extra installed, through an approximate
 index kept beside the matrix (`memactor.sqlite.ann`), caught up by the same log. numpy is imported only here
 and in `memactor.sqlite.ann`, when a vector search runs.
 """
@@ -25,12 +25,14 @@ if TYPE_CHECKING:
 
     from .ann import AnnIndex
 
-__all__ = ["ANN_THRESHOLD", "VectorCache"]
+__all__ = ["EXACT_MAX_FLOATS", "VectorCache"]
 
-# From this many live vectors of one kind on, a reader keeps an approximate index beside its matrix (with the
-# ``ann`` extra installed). Measured by ``python -m bench.vector_scale`` on 2 cores: exact search over 100k
-# vectors answers in about 10-15 ms (p50); the criterion, p50 under 20 ms, fails between 100k and 1M.
-ANN_THRESHOLD = 200_000
+# Exact search reads every float of the matrix once per query, so its cost is vectors x dimension. The criterion:
+# a search's p50 under 20 ms of CPU on a 2-core machine. Measured by ``python -m bench.vector_scale`` (the
+# exact step alone): 8.8 ms at 100k x 256, 20.5 ms at 200k x 256, 12.4 ms at 100k x 384, 25.5 ms at
+# 200k x 384, 90-125 ms at 1M; about 60M floats cost 20 ms. Past that, a reader keeps an approximate index
+# beside its matrix (with the ``ann`` extra installed): from 234k vectors of 256 values, 156k of 384, 78k of 768.
+EXACT_MAX_FLOATS = 60_000_000
 _LOAD_CHUNK = 8192
 _log = logging.getLogger(__name__)
 
@@ -42,12 +44,12 @@ class VectorCache:
     Rows are appended (capacity doubling); a replaced vector is overwritten in place, a removed one is
     marked dead and zeroed, and dead rows are squeezed out once they are half of the matrix. From
     ``ann_threshold`` live vectors on, an approximate index (`memactor.sqlite.ann`) is kept beside the matrix
-    when the ``ann`` extra is installed; ``ann_threshold`` defaults to ``$MEMACTOR_ANN_THRESHOLD`` or
-    `ANN_THRESHOLD`.
+    when the ``ann`` extra is installed; ``ann_threshold`` defaults to ``$MEMACTOR_ANN_THRESHOLD``, or else
+    `EXACT_MAX_FLOATS` divided by the vectors' dimension.
     """
 
     kind: str
-    ann_threshold: int = field(default_factory=lambda: _threshold_from_env())
+    ann_threshold: int | None = field(default_factory=lambda: _threshold_from_env())
     seq: int = -1
     count: int = 0
     dead: int = 0
@@ -167,7 +169,10 @@ class VectorCache:
         Called outside any read transaction: the build reads only the matrix, and a long transaction would keep
         the writer's log from being checkpointed. Without the ``ann`` extra, logs once how to get it.
         """
-        if self.ann is not None or self.matrix is None or len(self.rows) < max(1, self.ann_threshold):
+        if self.ann is not None or self.matrix is None:
+            return
+        threshold = EXACT_MAX_FLOATS // self.matrix.shape[1] if self.ann_threshold is None else self.ann_threshold
+        if len(self.rows) < max(1, threshold):
             return
         from . import ann
 
@@ -261,10 +266,10 @@ def _top(sims: npt.NDArray[np.float32], count: int) -> npt.NDArray[np.intp]:
     return keep[np.argsort(-sims[keep], kind="stable")][:count]  # type: ignore[no-any-return]
 
 
-def _threshold_from_env() -> int:
+def _threshold_from_env() -> int | None:
     value = os.environ.get("MEMACTOR_ANN_THRESHOLD")
     if value is None:
-        return ANN_THRESHOLD
+        return None
     try:
         return int(value)
     except ValueError:
