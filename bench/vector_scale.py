@@ -31,6 +31,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,25 +147,26 @@ def recall(found: list[list[str]], truth: list[list[str]]) -> float:
     return shared / max(1, sum(len(exact) for exact in truth))
 
 
-async def measure(size: int, dim: int, args: argparse.Namespace, progress: bool) -> list[dict[str, Any]]:
-    """Every line of one (dim, size)."""
+async def measure(
+    size: int, dim: int, args: argparse.Namespace, progress: bool, emit: Callable[[dict[str, Any]], None]
+) -> None:
+    """Measure one (dim, size); ``emit`` each line as soon as it is measured (a 1M index takes a while)."""
     data, asked = dataset(size, dim, args.queries, args.seed)
     base = {"type": "result", "size": size, "dim": dim, "queries": args.queries}
-    lines = [{**base, "path": "raw", "method": "exact", **raw_exact(data, asked)}]
+    emit({**base, "path": "raw", "method": "exact", **raw_exact(data, asked)})
     if size > args.api_max:
-        return lines
+        return
     path = Path(args.dir) / f"scale-{dim}-{size}-{args.seed}.db"
     path.parent.mkdir(parents=True, exist_ok=True)
     built = await build_file(path, data, asked, progress)
     exact = await api_search(path, data, asked, size + 1, progress)
     truth = exact.pop("found")
-    lines.append({**base, "path": "api", "method": "exact", "build_s": built, **exact})
+    emit({**base, "path": "api", "method": "exact", "build_s": built, **exact})
     if size >= args.ann_min and ann.available():
         approx = await api_search(path, data, asked, 0, progress)
         approx["recall_at_10"] = recall(approx.pop("found"), truth)
         approx["p50_ratio_to_exact"] = approx["p50_ms"] / exact["p50_ms"]
-        lines.append({**base, "path": "api", "method": "ann", **approx})
-    return lines
+        emit({**base, "path": "api", "method": "ann", **approx})
 
 
 def _row(line: dict[str, Any]) -> str:
@@ -203,13 +205,16 @@ def main(argv: list[str] | None = None) -> int:
         f"{'dim':>4} {'vectors':>9} {'path':>4} {'method':>6} {'first_ms':>10} {'p50_ms':>8} {'p99_ms':>8}"
         f" {'cpu_p50':>8} {'recall':>6} {'ratio':>6} {'build_s':>8} {'load':>5}"
     )
+
+    def emit(line: dict[str, Any]) -> None:
+        print(_row(line), flush=True)
+        if args.out:
+            with open(args.out, "a", encoding="utf-8") as out:
+                out.write(json.dumps(line) + "\n")
+
     for dim in (int(d) for d in args.dims.split(",")):
         for size in (int(s) for s in args.sizes.split(",")):
-            for line in asyncio.run(measure(size, dim, args, progress)):
-                print(_row(line), flush=True)
-                if args.out:
-                    with open(args.out, "a", encoding="utf-8") as out:
-                        out.write(json.dumps(line) + "\n")
+            asyncio.run(measure(size, dim, args, progress, emit))
     return 0
 
 
