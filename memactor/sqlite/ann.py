@@ -96,7 +96,7 @@ class Cache(Protocol):
     def exact(
         self, query: npt.NDArray[np.float32], allowed: npt.NDArray[np.int64] | None, count: int
     ) -> list[tuple[int, float]]:
-        """The exact answer (see `memactor.sqlite.vsearch.VectorCache.exact`)."""
+        """The exact answer (see `memactor.sqlite.vcache.VectorCache.exact`)."""
         ...
 
 
@@ -108,7 +108,7 @@ def nearest(
     A filter that keeps few vectors (at most 1 in `FILTERED_EXACT_SHARE`) is answered exactly over those
     vectors alone, which costs at most that share of a full pass. Otherwise the index is asked for more
     candidates than wanted, in proportion to how many the filter drops, and asked again four times wider
-    until ``count`` pass the filter; when the widening would read a large part of the index, exact search
+    until ``count`` pass the filter; past `MAX_FETCH` candidates (as costly as a full pass), exact search
     answers instead. The candidates' similarities are computed from the matrix, so an index that lags or
     errs can cost recall but never report a vector that is not the record's current one.
     """
