@@ -220,3 +220,20 @@ def test_a_first_load_in_chunks_holds_exactly_the_current_vectors(
     for rid, vec in stored.items():
         assert cache.matrix[cache.rows[rid]].tobytes() == vec
     conn.close()
+
+
+def test_the_default_threshold_counts_floats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "m.db"
+    fill(path, Vectors(clustered(300, seed=9)), range(300))
+    monkeypatch.delenv("MEMACTOR_ANN_THRESHOLD", raising=False)
+    for floats, indexed in ((300 * DIM, True), (301 * DIM, False)):
+        monkeypatch.setattr(vcache, "EXACT_MAX_FLOATS", floats)
+        conn = reader(path)
+        cache = VectorCache("fact")
+        assert cache.ann_threshold is None
+        conn.execute("BEGIN")
+        cache.refresh(conn)
+        conn.execute("COMMIT")
+        cache.build_index()
+        assert (cache.ann is not None) == indexed, floats
+        conn.close()
