@@ -21,11 +21,13 @@ if TYPE_CHECKING:
 
 __all__ = ["AnnIndex", "available", "nearest"]
 
-# HNSW settings. connectivity 16 and expansion_add 64 build a million 256-dim vectors in minutes on 2 cores;
-# the search widens its beam with the number of candidates asked (see `AnnIndex.search`).
+# HNSW settings. connectivity 16 and expansion_add 64 build a million 256-dim vectors in 7 CPU-minutes on
+# 2 cores. The search's beam: measured at 1M x 256 (50 candidates re-scored, top 10 against exact), 128 gave
+# recall@10 0.86 at 0.9 ms of CPU, 256 0.93 at 1.3 ms, 512 0.95 at 3.0 ms, 1024 0.96 at 6.0 ms (exact: 87 ms);
+# it widens with the number of candidates asked (see `AnnIndex.search`).
 CONNECTIVITY = 16
 EXPANSION_ADD = 64
-MIN_EXPANSION_SEARCH = 128
+MIN_EXPANSION_SEARCH = 512
 # Stored as half floats: half the memory of float32, and the candidates are re-scored exactly anyway.
 DTYPE = "f16"
 # A filter that keeps at most 1 vector in this many is answered by exact search over those vectors alone.
