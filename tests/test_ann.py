@@ -11,6 +11,7 @@ import asyncio
 import logging
 import sqlite3
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -77,7 +78,7 @@ def loaded(path: Path, threshold: int) -> tuple[sqlite3.Connection, VectorCache]
     conn.execute("BEGIN")
     cache.refresh(conn)
     conn.execute("COMMIT")
-    cache.build_index()
+    cache.build_index(background=False)
     return conn, cache
 
 
@@ -102,6 +103,58 @@ def test_the_index_agrees_with_exact_search_within_its_measured_recall(tmp_path:
     # not bit for bit the same each run; 0.977 to 0.982 with a beam of 128); an index that lost or mixed up
     # vectors scores far below.
     assert shared / (10 * len(queries)) >= 0.97
+    conn.close()
+
+
+def test_a_build_runs_beside_searches_and_takes_in_what_changed_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "m.db"
+    table = clustered(600, seed=3)
+    vectors = Vectors(table)
+    ids = fill(path, vectors, range(500))
+    gate = threading.Event()
+    real_add = ann.AnnIndex.add
+
+    def held_add(self: ann.AnnIndex, rids: npt.NDArray[np.int64], vectors: Matrix) -> None:
+        if threading.current_thread().name == "memactor-ann-build":
+            assert gate.wait(60), "the test never opened the gate"
+        real_add(self, rids, vectors)
+
+    monkeypatch.setattr(ann.AnnIndex, "add", held_add)
+    conn = reader(path)
+    cache = VectorCache("fact", ann_threshold=0)
+    conn.execute("BEGIN")
+    cache.refresh(conn)
+    conn.execute("COMMIT")
+    cache.build_index()  # returns while the build waits at the gate
+    assert cache.ann is None
+    # Searches meanwhile are exact, not held up by the build.
+    assert cache.nearest(table[3], None, 10) == cache.exact(table[3], None, 10)
+    replaced, removed = ids[7], ids[8]
+    replaced_rid, removed_rid = rowids(path, [replaced, removed])
+
+    async def change() -> list[str]:
+        async with memactor.open(path, embedder=vectors.embedder) as mem:
+            await mem.facts.update(replaced, content="v599")
+            await mem.facts.delete(removed)
+            return await mem.facts.add_many([Fact(f"v{i}") for i in range(500, 550)])
+
+    added = rowids(path, asyncio.run(change()))
+    conn.execute("BEGIN")
+    cache.refresh(conn)  # caught up while the build still runs on the old copy
+    conn.execute("COMMIT")
+    assert cache.ann is None
+    gate.set()
+    build = cache._build
+    assert build is not None
+    build.exception(timeout=60)  # a hang guard
+    cache.nearest(table[0], None, 10)  # the first search after the build adopts it
+    assert cache.ann is not None and len(cache.ann) == len(cache.rows) == 549
+    assert replaced_rid not in cache.ann.search(table[7], 5)
+    assert removed_rid not in cache.ann.search(table[8], 5)
+    assert cache.ann.search(table[599], 1)[0] == replaced_rid
+    assert all(cache.ann.search(table[500 + i], 1)[0] == rid for i, rid in enumerate(added))
     conn.close()
 
 
@@ -165,8 +218,11 @@ def test_filters_apply_before_ranking_with_the_index(
     far = fill(path, vectors, range(3000, 3000 + kept), namespace="far")
     monkeypatch.setenv("MEMACTOR_ANN_THRESHOLD", "0")
     conn = reader(path)
-    vector_search(conn, query, 1)  # the first search loads the vectors; the index is built after it
+    vector_search(conn, query, 1)  # the first search loads the vectors and starts the index's build
     cache = conn.vector_caches["fact"]  # type: ignore[attr-defined]
+    assert cache._build is not None
+    cache._build.exception(timeout=120)  # a hang guard; the next search adopts the index
+    vector_search(conn, query, 1)
     assert cache.ann is not None and len(cache.ann) == 3000 + kept
     found = vector_search(conn, query, 10, namespace="far")
     sims = table[3000:] @ query
@@ -237,6 +293,6 @@ def test_the_default_threshold_counts_floats(tmp_path: Path, monkeypatch: pytest
         conn.execute("BEGIN")
         cache.refresh(conn)
         conn.execute("COMMIT")
-        cache.build_index()
+        cache.build_index(background=False)
         assert (cache.ann is not None) == indexed, floats
         conn.close()

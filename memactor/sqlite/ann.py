@@ -13,13 +13,15 @@ and nothing here imports it otherwise.
 from __future__ import annotations
 
 import importlib.util
+import threading
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-__all__ = ["AnnIndex", "available", "nearest"]
+__all__ = ["AnnIndex", "available", "build_in_background", "nearest"]
 
 # HNSW settings. connectivity 16 and expansion_add 64 build a million 256-dim vectors in 7 CPU-minutes on
 # 2 cores. The search's beam: measured at 1M x 256 (50 candidates re-scored, top 10 against exact), 128 gave
@@ -40,6 +42,29 @@ MAX_FETCH = 20_000
 def available() -> bool:
     """Whether `usearch` is installed (the ``ann`` extra)."""
     return importlib.util.find_spec("usearch") is not None
+
+
+def build_in_background(rids: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32]) -> Future[AnnIndex]:
+    """Start building an index of ``vectors`` (keyed by ``rids``) on a thread of its own, and return at once.
+
+    A build takes minutes at a million vectors; the search that found the threshold passed must not wait for
+    it (nor any search after it: they stay exact until the build is done). The thread is a daemon, so a
+    build under way never holds up the interpreter's exit. ``rids`` and ``vectors`` must be copies that
+    nothing changes meanwhile.
+    """
+    future: Future[AnnIndex] = Future()
+
+    def build() -> None:
+        try:
+            index = AnnIndex(vectors.shape[1])
+            index.add(rids, vectors)
+        except BaseException as exc:  # noqa: BLE001 - whatever failed reaches the cache that waits for it
+            future.set_exception(exc)
+        else:
+            future.set_result(index)
+
+    threading.Thread(target=build, name="memactor-ann-build", daemon=True).start()
+    return future
 
 
 class AnnIndex:

@@ -14,6 +14,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +62,7 @@ class VectorCache:
     warned: bool = False  # that the ``ann`` extra is missing, once per cache
     _changed: set[int] = field(default_factory=set)  # rowids given a vector since the index was last synced
     _removed: set[int] = field(default_factory=set)  # rowids whose vector went
+    _build: Future[AnnIndex] | None = None  # the index being built in the background, if one is
 
     def refresh(self, conn: sqlite3.Connection) -> None:
         """Catch up with the file, inside the caller's read transaction."""
@@ -70,6 +72,7 @@ class VectorCache:
         if self.matrix is not None and _file_dim(conn) not in (None, self.matrix.shape[1]):
             # The file was switched to an embedder of another dimension (`memactor.sqlite.vswitch`): start over.
             self.seq, self.count, self.dead, self.rows, self.matrix, self.ann = -1, 0, 0, {}, None, None
+            self._build = None  # a build of the old vectors under way is dropped when it ends
             self._changed.clear()
             self._removed.clear()
         if self.seq < 0:
@@ -84,6 +87,7 @@ class VectorCache:
                 self._apply(rid, vec)
         if self.dead > max(64, self.count // 2):
             self._squeeze()
+        self._adopt()
         self._sync_ann()
         self.seq = newest
 
@@ -161,6 +165,8 @@ class VectorCache:
         """Bring the approximate index, if there is one, in step with the matrix."""
         import numpy as np
 
+        if self.ann is None and self._build is not None:
+            return  # a build is under way: what changed since its copy is replayed into it when it is done
         if self.ann is not None:
             self.ann.remove(np.fromiter(self._removed, dtype=np.int64, count=len(self._removed)))
             changed = np.fromiter(self._changed, dtype=np.int64, count=len(self._changed))
@@ -168,13 +174,18 @@ class VectorCache:
         self._changed.clear()  # without an index, nothing to remember: a build reads the whole matrix
         self._removed.clear()
 
-    def build_index(self) -> None:
-        """Build the approximate index if the threshold is passed and there is none yet (it may take minutes).
+    def build_index(self, *, background: bool = True) -> None:
+        """Start building the approximate index if the threshold is passed and there is none yet.
 
-        Called outside any read transaction: the build reads only the matrix, and a long transaction would keep
-        the writer's log from being checkpointed. Without the ``ann`` extra, logs once how to get it.
+        The build (minutes at a million vectors) runs on a thread of its own from a copy of the live vectors;
+        searches meanwhile stay exact, and the first catch-up or search after it ends adopts the index and
+        replays into it what changed since the copy. Called outside any read transaction. Without the ``ann``
+        extra, logs once how to get it.
+
+        Args:
+            background: False waits for the build and adopts it before returning (tests, tools).
         """
-        if self.ann is not None or self.matrix is None:
+        if self.ann is not None or self._build is not None or self.matrix is None:
             return
         threshold = EXACT_MAX_FLOATS // self.matrix.shape[1] if self.ann_threshold is None else self.ann_threshold
         if len(self.rows) < max(1, threshold):
@@ -191,13 +202,28 @@ class VectorCache:
                     self.kind,
                 )
             return
-        index = ann.AnnIndex(self.matrix.shape[1])
         live = self.alive[: self.count]
-        if self.dead:
-            index.add(self.rids[: self.count][live], self.matrix[: self.count][live])
-        else:
-            index.add(self.rids[: self.count], self.matrix[: self.count])  # views: no copy of the matrix
-        self.ann = index
+        # Boolean indexing copies: the build never sees the matrix change under it (rows are overwritten in
+        # place, squeezed, zeroed). Changes from here on are remembered and replayed into the built index.
+        self._changed.clear()
+        self._removed.clear()
+        self._build = ann.build_in_background(self.rids[: self.count][live], self.matrix[: self.count][live])
+        if not background:
+            self._build.exception()  # waits
+            self._adopt()
+
+    def _adopt(self) -> None:
+        """Take the index built in the background, if its build has ended, and replay what changed since."""
+        if self._build is None or not self._build.done():
+            return
+        build, self._build = self._build, None
+        try:
+            self.ann = build.result()
+        except Exception:  # noqa: BLE001 - any failure of the build leaves search exact, never broken
+            # Searches stay exact; the threshold is set out of reach so that no search starts the build again.
+            _log.exception("building the approximate index of %d %s vectors failed", len(self.rows), self.kind)
+            self.ann_threshold = 2**62
+        self._sync_ann()
 
     def similarities(self, query: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Cosine similarity of every row to ``query`` (a unit vector); dead rows score -inf."""
@@ -230,6 +256,7 @@ class VectorCache:
         if self.matrix is None or count <= 0:
             return []
         self._check(query)
+        self._adopt()
         if self.ann is not None:
             from . import ann
 
