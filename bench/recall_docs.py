@@ -81,7 +81,7 @@ def _describe(run: RecallRun) -> str:
 
 
 def _mode(row: dict[str, Any]) -> str:
-    return _MODES.get(row["mode"], row["mode"])
+    return str(_MODES.get(row["mode"], row["mode"]))
 
 
 def _overlap(row: dict[str, Any]) -> str:

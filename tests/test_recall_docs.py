@@ -71,7 +71,7 @@ def test_a_recall_marker_the_run_cannot_fill_names_its_page_and_line() -> None:
     page = "intro\n\nrecall: <!-- recall:figure 3200.openai.hybrid.recall_at_10 -->1<!-- /recall -->\n"
     with pytest.raises(RecallDocsError, match=r"^page.md:3: the recall run has no hybrid line with embedder openai"):
         render_recall(page, run, "page.md")
-    with pytest.raises(RecallDocsError, match="expected RECORDS.EMBEDDER.MODE.FIELD"):
+    with pytest.raises(RecallDocsError, match=r"expected RECORDS\.EMBEDDER\.MODE\.FIELD"):
         render_recall("<!-- recall:figure 3200.hash.hybrid.score -->1<!-- /recall -->", run)
     with pytest.raises(RecallDocsError, match="unknown marker recall:chart"):
         render_recall("<!-- recall:chart -->\n<!-- /recall -->", run)
