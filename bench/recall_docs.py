@@ -11,6 +11,7 @@ Markers, in Markdown source (invisible when rendered):
 - ``<!-- recall:table -->``: recall@5, recall@10, MRR and recall@10 by shared words of every embedder and mode on
   the labelled set itself (the run's smallest size);
 - ``<!-- recall:latency -->``: recall@10, MRR and query latency at every size the run measured;
+- ``<!-- recall:checks -->``: per size and embedder, hybrid against the better of stemmed text and vector alone;
 - ``<!-- recall:figure RECORDS.EMBEDDER.MODE.FIELD[|FORMAT] -->0.439<!-- /recall -->``: one figure in prose;
   EMBEDDER is ``-`` for the text modes, FIELD one of ``recall_at_5``, ``recall_at_10``, ``mrr``, ``p50_ms``,
   ``p99_ms`` (FORMAT: a Python format spec, ``.3f`` by default).
@@ -42,10 +43,11 @@ class RecallDocsError(ValueError):
 
 @dataclass(frozen=True)
 class RecallRun:
-    """One recall run: its ``run`` line and its ``recall`` lines in order."""
+    """One recall run: its ``run`` line, its ``recall`` lines and its ``recall-check`` lines, in order."""
 
     env: dict[str, Any]
     rows: list[dict[str, Any]]
+    checks: list[dict[str, Any]]
 
     def sizes(self) -> list[int]:
         """Record counts the run measured at, smallest (the labelled set) first."""
@@ -67,7 +69,12 @@ def latest_recall_run(lines: Sequence[str]) -> RecallRun:
         raise RecallDocsError("no recall `run` line: not a file written by `memactor bench recall`")
     rest = records[starts[-1] + 1 :]
     end = next((i for i, r in enumerate(rest) if r.get("type") == "run"), len(rest))
-    return RecallRun(records[starts[-1]], [r for r in rest[:end] if r["type"] == "recall"])
+    lines = rest[:end]
+    return RecallRun(
+        records[starts[-1]],
+        [r for r in lines if r["type"] == "recall"],
+        [r for r in lines if r["type"] == "recall-check"],
+    )
 
 
 def _describe(run: RecallRun) -> str:
@@ -112,6 +119,20 @@ def _latency(run: RecallRun) -> str:
     return "\n".join(lines)
 
 
+def _checks(run: RecallRun) -> str:
+    lines = [
+        "| records | embedder | hybrid recall@10 | text or vector, the better | hybrid MRR | the better | hybrid |",
+        "|---:|---|---:|---:|---:|---:|---|",
+    ]
+    for c in run.checks:
+        verdict = "not worse" if c["met"] else "worse"
+        lines.append(
+            f"| {c['records']:,} | {c['embedder']} | {c['hybrid_recall_at_10']:.3f} | {c['best_recall_at_10']:.3f} | "
+            f"{c['hybrid_mrr']:.3f} | {c['best_mrr']:.3f} | {verdict} |"
+        )
+    return "\n".join(lines)
+
+
 def _figure(run: RecallRun, spec: str) -> str:
     body, _, fmt = spec.partition("|")
     parts = body.split(".")
@@ -124,7 +145,7 @@ def _figure(run: RecallRun, spec: str) -> str:
 def _render(run: RecallRun, kind: str, argument: str | None) -> str:
     if kind == "figure":
         return _figure(run, argument or "")
-    block = {"run": _describe, "table": _table, "latency": _latency}.get(kind)
+    block = {"run": _describe, "table": _table, "latency": _latency, "checks": _checks}.get(kind)
     if block is None:
         raise RecallDocsError(f"unknown marker recall:{kind}")
     rendered = block(run)

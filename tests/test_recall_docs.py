@@ -20,7 +20,7 @@ def _copy_docs(tmp_path: Path) -> Path:
 
 def test_the_search_page_quotes_the_published_recall_run() -> None:
     text = (ROOT / "docs" / "search.md").read_text(encoding="utf-8")
-    for kind in ("run", "table", "latency"):
+    for kind in ("run", "table", "latency", "checks"):
         assert f"<!-- recall:{kind} -->" in text
     assert text.count("<!-- recall:figure ") >= 5
     run = published_recall_run()
