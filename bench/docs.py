@@ -4,7 +4,8 @@
 (``docs/bench-run.jsonl``, one run's JSON lines as ``memactor bench`` writes them); ``--from FILE`` first makes
 the latest run of FILE (``bench-results.jsonl``, say) the published one and draws its plot (``docs/bench.png``);
 ``--check`` changes nothing and exits 1 when a page disagrees with the published run (a test runs it, so
-figures cannot drift).
+figures cannot drift). Recall figures (``<!-- recall:... -->`` markers, from ``docs/recall-run.jsonl``) are rendered
+and checked with them; ``bench.recall_docs`` describes their markers and publishes a recall run.
 
 Markers, in Markdown source (invisible when rendered):
 
@@ -26,6 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .recall_docs import RecallDocsError, published_recall_run, render_recall
 
 __all__ = ["PLOT", "PUBLISHED", "Run", "check", "latest_run", "main", "plot_run", "render_page"]
 
@@ -250,12 +253,13 @@ def pages(root: Path = ROOT) -> list[Path]:
 
 
 def check(root: Path = ROOT, published: Path = PUBLISHED) -> list[str]:
-    """Each page that disagrees with the published run, with the first marked line that differs."""
+    """Each page that disagrees with the published runs (and recall run), with the first marked line that differs."""
     run = latest_run(published.read_text(encoding="utf-8").splitlines())
+    recall = published_recall_run(root / "docs" / "recall-run.jsonl")
     stale = []
     for page in pages(root):
         text = page.read_text(encoding="utf-8")
-        want = render_page(text, run, page.name)
+        want = render_recall(render_page(text, run, page.name), recall, page.name)
         if want != text:
             have_lines, want_lines = text.splitlines(), want.splitlines()
             line = next((i for i, (a, b) in enumerate(zip(have_lines, want_lines, strict=False)) if a != b), 0)
@@ -282,16 +286,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             for line in stale:
                 print(f"stale benchmark figure: {line}", file=sys.stderr)
             if stale:
-                print("run `python -m bench.docs` to render them from the published run", file=sys.stderr)
+                print("run `python -m bench.docs` to render them from the published runs", file=sys.stderr)
             return 1 if stale else 0
-        run = latest_run(PUBLISHED.read_text(encoding="utf-8").splitlines())
+        run, recall = latest_run(PUBLISHED.read_text(encoding="utf-8").splitlines()), published_recall_run()
         for page in pages():
             text = page.read_text(encoding="utf-8")
-            new = render_page(text, run, page.name)
+            new = render_recall(render_page(text, run, page.name), recall, page.name)
             if new != text:
                 page.write_text(new, encoding="utf-8")
                 print(f"rendered {page.relative_to(ROOT)}", file=sys.stderr)
-    except (BenchDocsError, OSError, json.JSONDecodeError) as exc:
+    except (BenchDocsError, RecallDocsError, OSError, json.JSONDecodeError) as exc:
         print(f"python -m bench.docs: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -13,6 +13,10 @@ Markers, an HTML comment on the line before a block (visible in the source, invi
   concatenated after it.
 - ``<!-- not run: REASON -->``: the block must not run here (it installs the package, runs this test suite, or
   needs a paid or absent service). Few blocks may carry it, and each says why.
+
+Examples see no ``MEMACTOR_*`` variable of the test's environment, except that a block naming
+``MEMACTOR_PG_URL`` (the PostgreSQL page's) gets the PostgreSQL server of the PostgreSQL tests (CI's, or a
+throwaway one started as `tests.postgres.server` does) in ``MEMACTOR_PG_URL`` and ``MEMACTOR_PG_REPLICA_URL``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import shlex
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,7 +138,7 @@ def _kill_leftovers(place: Path) -> None:
             pass
 
 
-def _environment(place: Path) -> dict[str, str]:
+def _environment(place: Path, extra: dict[str, str]) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -148,6 +153,7 @@ def _environment(place: Path) -> dict[str, str]:
         XDG_DATA_HOME=str(place / "data"),
         XDG_RUNTIME_DIR=os.environ["XDG_RUNTIME_DIR"],  # the `place` fixture's private one
     )
+    env.update(extra)
     return env
 
 
@@ -176,7 +182,7 @@ def _numbered(chain: list[Block]) -> str:
     return "\n".join(f"{where:<28} {text}" for where, text in zip(_places(chain), lines, strict=True))
 
 
-def _run(command: list[str], place: Path, log_path: Path) -> int | str:
+def _run(command: list[str], place: Path, log_path: Path, extra: dict[str, str]) -> int | str:
     """Run one example in ``place/work``; its exit status, or why it has none. Kills what it leaves running."""
     try:
         # A file, not a pipe: a detached server inherits the output and would hold a pipe open after the block.
@@ -184,7 +190,7 @@ def _run(command: list[str], place: Path, log_path: Path) -> int | str:
             process = subprocess.Popen(
                 command,
                 cwd=place / "work",
-                env=_environment(place),
+                env=_environment(place, extra),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -200,9 +206,20 @@ def _run(command: list[str], place: Path, log_path: Path) -> int | str:
         _kill_leftovers(place)
 
 
+@pytest.fixture(scope="session")
+def postgres_env() -> Iterator[dict[str, str]]:
+    """The PostgreSQL tests' server (CI's, or one started for this session) as the variables examples read."""
+    from tests.postgres.server import pg_server_from_env_or_script  # psycopg: only when an example needs it
+
+    for server in pg_server_from_env_or_script():
+        yield {"MEMACTOR_PG_URL": server.url, "MEMACTOR_PG_REPLICA_URL": server.replica_url or server.url}
+
+
 @pytest.mark.parametrize("block", RUNNABLE, ids=[b.where for b in RUNNABLE])
-def test_example_runs_and_runs_again(block: Block, place: Path) -> None:
+def test_example_runs_and_runs_again(block: Block, place: Path, request: pytest.FixtureRequest) -> None:
     chain = _chain(block)
+    needs_postgres = any("MEMACTOR_PG_URL" in b.code for b in chain)
+    extra: dict[str, str] = request.getfixturevalue("postgres_env") if needs_postgres else {}
     work = place / "work"
     work.mkdir()
     if RUN_LANGUAGES[block.language] == "python":
@@ -215,7 +232,7 @@ def test_example_runs_and_runs_again(block: Block, place: Path) -> None:
     # The second run is a reader's second try, in the same directory, with what the first one left there.
     for attempt in ("first", "second"):
         log_path = place / f"{attempt}.log"
-        status = _run(command, place, log_path)
+        status = _run(command, place, log_path, extra)
         output = _located(log_path.read_text(encoding="utf-8", errors="replace"), _places(chain))
         assert status == 0, (
             f"{block.where}: the {block.language} example failed on its {attempt} run ({status})\n"
