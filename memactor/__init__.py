@@ -6,7 +6,8 @@ commit and read through a pool of read-only connections. Start with `open` (asyn
 
 from . import codec
 from .actor.blocking import open_sync
-from .actor.memory import Memory, open
+from .actor.memory import Memory
+from .actor.opening import open
 from .errors import (
     AccessDeniedError,
     AlreadyOpenError,

@@ -11,10 +11,10 @@ import os
 from typing import Any
 
 from .engine import Engine, EngineOptions
-from .errors import UnsupportedBackendError
+from .errors import InvalidInputError, UnsupportedBackendError
 from .sqlite.engine import SqliteEngine
 
-__all__ = ["open_engine"]
+__all__ = ["engine_for", "open_engine"]
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -42,3 +42,26 @@ def open_engine(target: str | os.PathLike[str], options: EngineOptions | None = 
         engine: Engine[Any, Any] = postgres.PostgresEngine(target, options)
         return engine
     return SqliteEngine(os.fspath(target), options)
+
+
+# What makes an object an engine (`memactor.engine.Engine`) for `memactor.open`, beside its ``target`` and ``name``.
+_ENGINE_METHODS = ("prepare", "release", "connect_writer", "apply_batch", "connect_reader", "run_query", "close")
+
+
+def engine_for(target: str | os.PathLike[str] | Engine[Any, Any], options: EngineOptions) -> Engine[Any, Any]:
+    """The engine `memactor.open` uses: one picked by `open_engine` for a path or URL, or an engine object as given.
+
+    Raises:
+        InvalidInputError: ``target`` is neither a path, a URL nor an engine object, or an engine object came
+            with options it must bring itself.
+        UnsupportedBackendError: a PostgreSQL URL, but the ``postgres`` extra is not installed.
+    """
+    if isinstance(target, (str, os.PathLike)):
+        return open_engine(target, options)
+    if not all(callable(getattr(target, name, None)) for name in _ENGINE_METHODS):
+        raise InvalidInputError(
+            f"open() takes a file path, a postgresql:// URL or an engine object, not {type(target).__name__}"
+        )
+    if options.max_size is not None or options.allow_foreign_tables or options.replicas:
+        raise InvalidInputError("an engine object brings its own options: pass max_size and the like to the engine")
+    return target

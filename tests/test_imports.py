@@ -80,6 +80,7 @@ LAYERS: list[set[str]] = [
     {"actor.stores", "actor.items", "actor.reindex", "actor.batchembed"},
     {"actor.batch"},
     {"actor.memory"},
+    {"actor.opening"},
     {"actor.blocking"},
     {"net.budget", "net.endpoint", "net.wire", "net.payloads", "net.scope", "demo.agents"},
     {"net.frames", "net.guard", "net.sessions"},
