@@ -194,6 +194,8 @@ def _import_graph(args: argparse.Namespace) -> int:
 
 
 def _add_reindex(commands: Any) -> None:
+    from .embed.spec import SPEC_HELP  # the one list of embedder specs (numpy is not imported by it)
+
     reindex = commands.add_parser(
         "reindex", help="give a file's records their vectors (those without one, or --all); resumable"
     )
@@ -202,7 +204,7 @@ def _add_reindex(commands: Any) -> None:
         "--embedder",
         required=True,
         metavar="SPEC",
-        help="hash, hash:DIM, or openai:BASE_URL:MODEL (key from MEMACTOR_EMBEDDER_KEY or OPENAI_API_KEY)",
+        help=SPEC_HELP,
     )
     reindex.add_argument("--batch", type=int, default=64, help="records per embedding call and write (default 64)")
     reindex.add_argument(
