@@ -17,7 +17,7 @@ from typing import Any
 from ..model.queries import Search
 from ..model.ranking import blend
 from ..model.records import Hit
-from .fts import fts_match
+from .fts import fts_match, matches_source
 from .rows import from_row, select_list
 from .schema import TABLES
 from .vcache import VectorCache
@@ -107,7 +107,7 @@ def _text_candidates(conn: sqlite3.Connection, query: Search, candidates: int) -
     table = TABLES[query.kind].name
     where, params = query.filters.where()
     rows = conn.execute(
-        f"SELECT c.rowid FROM (SELECT rowid, rank FROM {table}_fts WHERE {table}_fts MATCH :match) AS c"
+        f"SELECT c.rowid FROM {matches_source(table, where)} AS c"
         f" JOIN {table} AS t ON t.rowid = c.rowid WHERE {where} ORDER BY c.rank LIMIT :k",
         {**params, "match": match, "k": candidates},
     )
