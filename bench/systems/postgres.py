@@ -79,16 +79,26 @@ class PgRawSystem(System):
     async def open(self, path: Path) -> None:
         self._schema = PgSchema(self._url)
         self._schema.create()
-        self._conn = psycopg.connect(self._schema.url, autocommit=True)
+        await self.open_in(self._schema.url)
         migrate(self.conn)
         self._schema.copy("episodes", EPISODE_COLUMNS, episode_rows(path))
 
-    async def close(self) -> None:
+    async def open_in(self, schema_url: str) -> None:
+        """Connect to a schema that already holds memactor's tables (one of several writer processes)."""
+        self._conn = psycopg.connect(schema_url, autocommit=True)
+
+    async def close_kept(self) -> None:
+        """Commit what is pending and disconnect, keeping the schema."""
         try:
             await self.flush()
             self.conn.close()
         finally:
             self._conn = None
+
+    async def close(self) -> None:
+        try:
+            await self.close_kept()
+        finally:
             if self._schema is not None:
                 self._schema.drop()
 
@@ -157,6 +167,14 @@ class MemactorPgSystem(MemactorSystem):
             replicas.append(with_schema(self._replica_url, self._schema.name))
             wait_for_replica(self._url, self._replica_url)  # the preloaded rows are no write of this handle
         await self._open_target(self._schema.url, replicas=replicas)
+
+    async def open_in(self, schema_url: str) -> None:
+        """Open memactor on a schema that already holds its tables (one of several writer processes)."""
+        await self._open_target(schema_url)
+
+    async def close_kept(self) -> None:
+        """Close the handle, keeping the schema."""
+        await super().close()
 
     async def close(self) -> None:
         try:
