@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from dataclasses import fields, replace
@@ -50,6 +51,16 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="override one size, e.g. rows=20000 or agents=1,64 (see bench.scenarios.Sizes)",
     )
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("MEMACTOR_PG_URL"),
+        help="PostgreSQL primary for the pg systems (default: $MEMACTOR_PG_URL); each measurement gets a fresh schema",
+    )
+    parser.add_argument(
+        "--pg-replica-url",
+        default=os.environ.get("MEMACTOR_PG_REPLICA_URL"),
+        help="a streaming replica of it, for memactor-pg-replica (default: $MEMACTOR_PG_REPLICA_URL)",
+    )
     parser.add_argument("--dir", type=Path, help="where database files go (default: a temporary directory)")
     return parser
 
@@ -88,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         sizes = _sizes(QUICK if args.quick else FULL, args.set, args.rounds)
-        systems, skipped = select(_split(args.systems))
+        systems, skipped = select(_split(args.systems), args.pg_url, args.pg_replica_url)
     except ValueError as exc:
         print(f"memactor bench: {exc}", file=sys.stderr)
         return 2

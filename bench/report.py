@@ -19,7 +19,10 @@ from .targets import Check, speed_ratio, value
 __all__ = ["environment", "print_table", "write_jsonl"]
 
 _PEER_FAMILIES = ("raw", "locked", "langgraph")
-_PACKAGES = ("memactor", "aiosqlite", "anyio", "langgraph-checkpoint-sqlite")
+_PACKAGES = (
+    "memactor", "aiosqlite", "anyio", "langgraph-checkpoint-sqlite", "psycopg", "langgraph-checkpoint-postgres",
+)  # fmt: skip
+_PG_SYSTEMS = frozenset({"pg-raw", "pg-raw-commit", "memactor-pg", "memactor-pg-replica", "langgraph-pg"})
 # What the predecessor's write-up reports for it, shown beside what this run measures.
 _CLAIMED_MS = {"P1": 15.0, "P2": 45.0, "P3": 500.0, "P4": 300.0}
 
@@ -58,12 +61,18 @@ def environment(mode: str, sizes: Sizes) -> dict[str, Any]:
     }
 
 
+def _reference(system: str) -> str:
+    # PostgreSQL systems are measured against the driver on the same server, not against SQLite.
+    return "pg-raw" if system in _PG_SYSTEMS else "raw"
+
+
 def _ratios(results: Sequence[Result]) -> dict[tuple[str, str], float | None]:
-    raw = {r.scenario.key: r for r in results if r.system == "raw"}
-    return {
-        (r.scenario.key, r.system): speed_ratio(r, raw[r.scenario.key]) if r.scenario.key in raw else None
-        for r in results
-    }
+    by_key = {(r.scenario.key, r.system): r for r in results}
+    ratios: dict[tuple[str, str], float | None] = {}
+    for r in results:
+        ref = by_key.get((r.scenario.key, _reference(r.system)))
+        ratios[(r.scenario.key, r.system)] = speed_ratio(r, ref) if ref else None
+    return ratios
 
 
 def write_jsonl(out: TextIO, env: dict[str, Any], results: Sequence[Result], checks: Sequence[Check]) -> None:
@@ -124,18 +133,26 @@ def _print_scenario(out: TextIO, rows: Sequence[Result], ratios: dict[tuple[str,
     head = "ms p50" if sc.unit == "ms" else sc.unit
     claimed = f"  (the predecessor's write-up reports {_CLAIMED_MS[sc.key]:.0f} ms)" if sc.key in _CLAIMED_MS else ""
     out.write(f"\n{sc.key}: {sc.title}{claimed}\n")
-    out.write(f"  {'system':<16} {head:>10} {'p50 ms':>9} {'p99 ms':>9} {'x raw':>7}  notes\n")
+    out.write(f"  {'system':<20} {head:>10} {'p50 ms':>9} {'p99 ms':>9} {'x raw':>7}  notes\n")
     for r in rows:
         main = _num(value(r), 1 if sc.unit == "ms" else 0)
         notes = r.note or _notes(r)
         ratio = _num(ratios[(sc.key, r.system)], 2)
-        line = f"  {r.system:<16} {main:>10} {_num(r.median('p50'), 2):>9} {_num(r.median('p99'), 2):>9} {ratio:>7}"
+        line = f"  {r.system:<20} {main:>10} {_num(r.median('p50'), 2):>9} {_num(r.median('p99'), 2):>9} {ratio:>7}"
         out.write(f"{line}  {notes}\n")
     for mine in (r for r in rows if r.system.startswith("memactor") and r.samples):
-        peers = [p for p in rows if p.system.split("-")[0] in _PEER_FAMILIES[1:] and p.samples]
+        pg = mine.system in _PG_SYSTEMS
+        peers = [p for p in rows if p.samples and p is not mine and _is_peer(p.system, pg)]
         vs = ", ".join(f"{p.system} {_num(speed_ratio(mine, p), 2)}x" for p in peers)
         if vs:
             out.write(f"  {mine.system} vs peers: {vs}\n")
+
+
+def _is_peer(system: str, pg: bool) -> bool:
+    # Each memactor variant is compared with the peers on its own engine, and a replica with its primary.
+    if pg:
+        return system in _PG_SYSTEMS and system != "pg-raw"
+    return system not in _PG_SYSTEMS and system.split("-")[0] in _PEER_FAMILIES[1:]
 
 
 def _notes(r: Result) -> str:

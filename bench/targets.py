@@ -47,6 +47,7 @@ class Target:
 
 
 _N = "memactor-normal"
+_PG = "memactor-pg"
 TARGETS = (
     Target("S1 64 agents, normal: >= 0.7x raw executemany", "S1-64", _N, "raw", 0.7),
     Target("S1 64 agents, normal: >= 3x locked (WAL+NORMAL)", "S1-64", _N, "locked-wal", 3.0),
@@ -60,6 +61,12 @@ TARGETS = (
     Target("S5: RSS growth < 16 MB", "S5", _N, "", 16.0, "rss_growth_mb", at_least=False),
     Target("S1 64 agents, full: >= 5x raw commit-per-row FULL", "S1-64", "memactor", "raw-commit-full", 5.0),
     Target("S1 64 agents, full: >= 0.85x memactor normal", "S1-64", "memactor", _N, 0.85),
+    # PostgreSQL: against psycopg alone on the same server (512 rows per transaction; one commit per row).
+    Target("PG S1 64 agents: >= 0.8x pg-raw (512 rows per transaction)", "S1-64", _PG, "pg-raw", 0.8),
+    Target("PG S1 256 agents: >= 0.8x pg-raw (512 rows per transaction)", "S1-256", _PG, "pg-raw", 0.8),
+    Target("PG S1 64 agents: >= 5x pg-raw-commit (one commit per row)", "S1-64", _PG, "pg-raw-commit", 5.0),
+    Target("PG S1 256 agents: >= 5x pg-raw-commit (one commit per row)", "S1-256", _PG, "pg-raw-commit", 5.0),
+    Target("PG S2 64 agents: reads through 1 replica >= 1x primary only", "S2-64", f"{_PG}-replica", _PG, 1.0),
 )
 
 

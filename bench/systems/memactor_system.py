@@ -58,9 +58,13 @@ class MemactorSystem(System):
         return self._mem
 
     async def open(self, path: Path) -> None:
+        await self._open_target(path)
+
+    async def _open_target(self, target: Path | str, **options: Any) -> None:
+        """Open ``target`` (a file or a ``postgresql://`` URL) with this variant's and ``options``' settings."""
         self._stack = AsyncExitStack()
         self._mem = await self._stack.enter_async_context(
-            memactor.open(path, durability=self._durability, **self._options)
+            memactor.open(target, durability=self._durability, **self._options, **options)
         )
         self._baseline = self.mem.statistics()
 

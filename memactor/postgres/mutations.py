@@ -62,11 +62,12 @@ def _array_type(name: str) -> str:
 
 # One statement text per kind whatever the number of rows (so PostgreSQL prepares it once): one array
 # parameter per column, unnested into rows. Tags, an array per row, travel as array literals (unnest would
-# flatten a two-dimensional array) and are cast back.
+# flatten a two-dimensional array) and are cast back. The arrays travel in binary (``%b``): psycopg dumps a
+# text-format array element by element through a regular expression, which cost the writer ~30 us per row.
 _INSERT = {
     kind: f"INSERT INTO {TABLES[kind].name} ({', '.join(names)})"
     f" SELECT {', '.join(f'c{i}::text[]' if n == 'tags' else f'c{i}' for i, n in enumerate(names))}"
-    f" FROM unnest({', '.join(f'%s::{_array_type(n)}' for n in names)})"
+    f" FROM unnest({', '.join(f'%b::{_array_type(n)}' for n in names)})"
     f" AS u({', '.join(f'c{i}' for i in range(len(names)))})"
     " ON CONFLICT DO NOTHING RETURNING id"
     for kind, names in COLUMNS.items()
