@@ -264,6 +264,26 @@ async def test_an_embedder_failure_fails_the_whole_batch_and_writes_nothing(db_p
     assert set(vector_rows(db_path)) == {kept}
 
 
+async def test_an_embedder_failure_on_a_single_write_or_search_is_an_embedder_error(
+    db_path: Path, open_memory: Opener
+) -> None:
+    async with open_memory(db_path, embedder=_counting([], fail_on="boom")) as mem:
+        kept = await mem.facts.add(Fact("kept as it was"))
+        for attempt in (
+            mem.facts.add(Fact("boom")),
+            mem.facts.update(kept, content="boom"),
+            mem.facts.search("boom", mode="vector"),
+        ):
+            with pytest.raises(
+                EmbedderError, match=r"embedder 'counted' failed .*RuntimeError: the model crashed"
+            ) as info:
+                await attempt
+            assert isinstance(info.value.__cause__, RuntimeError)  # the embedder's own error, chained
+        assert await mem.facts.count() == 1 and (await mem.facts.get(kept)).content == "kept as it was"
+        assert await mem.facts.add(Fact("the writer goes on")) is not None
+    assert len(vector_rows(db_path)) == 2
+
+
 async def test_a_batch_never_stores_the_vector_of_a_text_another_writer_replaced(
     db_path: Path, open_memory: Opener
 ) -> None:

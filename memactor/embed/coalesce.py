@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+from ..errors import EmbedderError, MemactorError
 from .protocol import Embedder, Matrix, check_matrix
 
 __all__ = ["Coalescer"]
@@ -41,14 +42,22 @@ class Coalescer:
 
         Raises:
             InvalidInputError: the embedder returned the wrong shape or non-finite values.
-            Exception: whatever the embedder raised.
+            EmbedderError: the embedder failed (its own exception is chained); each caller gets an error of its own.
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Matrix] = loop.create_future()
         self._waiting.append((list(texts), future))
         if self._drain is None:
             self._drain = loop.create_task(self._run(), name="memactor-embed")
-        return await future
+        try:
+            return await future
+        except MemactorError:
+            raise
+        except Exception as exc:
+            raise EmbedderError(
+                f"embedder {self.embedder.name!r} failed ({type(exc).__name__}: {exc}); the write or search that"
+                " needed its vectors did not happen: fix the embedder (or open without one) and try again"
+            ) from exc
 
     async def _run(self) -> None:
         try:
