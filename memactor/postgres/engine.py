@@ -182,7 +182,7 @@ class PostgresEngine:
 
         Raises:
             NotFoundError: `GetByName` found no such skill.
-            UnsupportedBackendError: the query needs items or vectors.
+            UnsupportedBackendError: the query needs vectors.
             StorageError: PostgreSQL failed.
         """
         try:

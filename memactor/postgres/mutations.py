@@ -38,6 +38,7 @@ from ..model.commands import (
     UpdateRecord,
 )
 from ..model.records import Record
+from . import items
 from .failures import command_error
 from .rows import COLUMNS, array_literal, column_values, from_row, insert_values, select_list
 from .schema import TABLES
@@ -86,7 +87,7 @@ def apply_command(conn: Conn, command: Command) -> Any:
 
     Raises:
         CommandError: the command was rejected; the caller rolls back its savepoint.
-        UnsupportedBackendError: the command needs what this engine does not do yet (items, vectors, a quota).
+        UnsupportedBackendError: the command needs what this engine does not do yet (vectors, a quota).
         psycopg.Error: PostgreSQL failed (see `memactor.postgres.failures` for whose failure it is).
     """
     match command:
@@ -111,10 +112,14 @@ def apply_command(conn: Conn, command: Command) -> Any:
             raise unsupported("max_size (PostgreSQL has no per-database size limit to enforce it honestly)")
         case SetEmbedder() | StoreVectors() | StageVectors() | SwapEmbedder():
             raise unsupported("vectors")
+        case PutItem():
+            return items.put_item(conn, command)
+        case DeleteItem():
+            return items.delete_item(conn, command)
+        case TouchItems():
+            return items.touch_items(conn, command)
         case SweepItems():
-            return 0  # the writer's periodic upkeep: with no items stored, none has expired
-        case PutItem() | DeleteItem() | TouchItems():
-            raise unsupported("items")
+            return items.sweep_items(conn, command)
     raise InvalidInputError(f"not a command: {type(command).__name__}")
 
 
