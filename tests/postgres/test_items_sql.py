@@ -135,8 +135,10 @@ def test_a_version_1_database_migrates_to_the_item_store(pg_url: str) -> None:
             raw.execute("CREATE TABLE memactor_meta (key text PRIMARY KEY, value text NOT NULL)")
             schema._version_1(raw)
             raw.execute("INSERT INTO memactor_meta VALUES ('schema_version', '1')")
-        raw.execute("INSERT INTO facts (id, namespace, tags, metadata, created_at, updated_at, version, content,"
-                    " confidence, source_episode_ids) VALUES ('f1', 'default', '{}', '{}', 1, 1, 1, 'kept', 1, '[]')")
+        raw.execute(
+            "INSERT INTO facts (id, namespace, tags, metadata, created_at, updated_at, version, content,"
+            " confidence, source_episode_ids) VALUES ('f1', 'default', '{}', '{}', 1, 1, 1, 'kept', 1, '[]')"
+        )
         schema.migrate(raw)
         assert schema.schema_version(raw) == schema.SCHEMA_VERSION == 2
         assert apply_command(raw, PutItem(("a",), "k", {"v": 1}, None, None, 1.0)).version == 1
