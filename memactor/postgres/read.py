@@ -19,10 +19,10 @@ from ..model.queries import Count, Get, GetByName, GetItems, ListNamespaces, Pag
 from ..model.ranking import blend
 from ..model.records import Hit, Record
 from .itemread import run_item_query
-from .mutations import unsupported
 from .rows import escape, from_row, select_list
 from .schema import TABLES
 from .textquery import text_query
+from .vsearch import search_vectors
 from .where import where
 
 __all__ = ["CANDIDATES_PER_RESULT", "run_query", "text_query"]
@@ -38,7 +38,7 @@ def run_query(conn: Conn, query: Query) -> Any:
 
     Raises:
         NotFoundError: `GetByName` found no such skill.
-        UnsupportedBackendError: the query needs vectors, which this engine does not have yet.
+        InvalidInputError: a vector search's vector is not of the memory's dimension.
         psycopg.Error: PostgreSQL failed.
     """
     match query:
@@ -78,7 +78,7 @@ def _search(conn: Conn, query: Search) -> list[Hit]:
         ).fetchall()
         return [blend(from_row(query.kind, row), 0.0, query.now, query.weights) for row in rows]
     if query.mode != "text":
-        raise unsupported(f"{query.mode} search (vectors)")
+        return search_vectors(conn, query, min(query.limit * CANDIDATES_PER_RESULT, 10_000))
     match = text_query(query.text)
     if match is None:
         return []
