@@ -43,8 +43,8 @@ from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type hint
 import memactor
 from memactor import Fact
 from memactor.embed import CallableEmbedder
-from memactor.sqlite import ann
-from memactor.sqlite.vcache import VectorCache
+from memactor.model import ann
+from memactor.sqlite.vsearch import VectorCache
 
 from .report import environment
 

@@ -23,12 +23,11 @@ import memactor
 import memactor.errors
 from memactor import Fact
 from memactor.embed import CallableEmbedder
+from memactor.model import ann, vcache
 from memactor.model.filters import Filters
 from memactor.model.queries import Search
 from memactor.model.ranking import SearchWeights
-from memactor.sqlite import ann, vcache
-from memactor.sqlite.vcache import VectorCache
-from memactor.sqlite.vsearch import ReaderConnection, search_vectors
+from memactor.sqlite.vsearch import ReaderConnection, VectorCache, search_vectors
 
 DIM = 32
 Matrix = npt.NDArray[np.float32]
@@ -243,7 +242,7 @@ def test_without_the_extra_exact_search_answers_and_says_how_to_get_the_index(
     monkeypatch.setenv("MEMACTOR_ANN_THRESHOLD", "100")
     assert not ann.available()
     conn = reader(path)
-    with caplog.at_level(logging.WARNING, logger="memactor.sqlite.vcache"):
+    with caplog.at_level(logging.WARNING, logger="memactor.model.vcache"):
         for i in (3, 4):
             assert vector_search(conn, vectors.table[i], 1) == [ids[i]]
     cache = conn.vector_caches["fact"]  # type: ignore[attr-defined]

@@ -4,12 +4,13 @@
 PostgreSQL any failed statement aborts its transaction, so unlike SQLite even a one-statement command needs
 one), ``COMMIT``. Before the first command it locks every stored row the group will change, in one global
 order (`memactor.postgres.locks`), so groups of different writer processes wait for each other rather than
-deadlock. A run of one-record adds from different callers is inserted with one statement, in one
-savepoint; if any of them is refused the run is rolled back and applied one by one, so each still gets its
-own outcome. A group that deadlocks all the same (or meets a serialization failure) is rolled back whole
-and run again, up to `RETRIES` times: its commands are data, and nothing of it was committed. It returns one outcome per
-command, a value or the typed error that rejected it, and raises `StorageError` when the batch as a whole
-failed. May import `memactor.errors`, `memactor.model`, `memactor.codec` and psycopg.
+deadlock. A run of one-record adds from different callers is inserted with one statement (and their vectors
+with one more), in one savepoint; if any of them is refused the run is rolled back and applied one by one, so
+each still gets its own outcome. A group that deadlocks all the same (or meets a serialization failure) is
+rolled back whole and run again, up to `RETRIES` times: its commands are data, and nothing of it was
+committed. It returns one outcome per command, a value or the typed error that rejected it, and raises
+`StorageError` when the batch as a whole failed. May import `memactor.errors`, `memactor.model`,
+`memactor.codec` and psycopg.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ..model.records import Record
 from .failures import breaks_batch, command_error, must_retry, storage_error
 from .locks import lock_rows
 from .mutations import add_records, apply_command
+from .vectors import store_vectors
 
 __all__ = ["RETRIES", "apply_batch"]
 
@@ -80,7 +82,7 @@ def _apply_all(conn: Conn, commands: Sequence[Command | CodecError]) -> list[obj
         index = 0
         while index < len(commands):
             run = _single_adds(commands, index)
-            adds = functools.partial(add_records, conn, run)
+            adds = functools.partial(_add_run, conn, run, commands[index : index + len(run)])
             if len(run) > 1 and _isolated(conn, adds, "a run of adds") == [record.id for record in run]:
                 outcomes.extend([record.id] for record in run)
             else:
@@ -129,13 +131,23 @@ def _decode(frame: bytes, trusted: bool) -> Command | CodecError:
 
 
 def _single_adds(commands: Sequence[Command | CodecError], start: int) -> list[Record]:
-    """The records of the run of one-record `AddRecords` without vectors that starts at ``start``."""
+    """The records of the run of one-record `AddRecords` that starts at ``start``."""
     run: list[Record] = []
     for command in itertools.islice(commands, start, None):
-        if not isinstance(command, AddRecords) or len(command.records) != 1 or command.vectors is not None:
+        if not isinstance(command, AddRecords) or len(command.records) != 1:
             break
         run.append(command.records[0])
     return run
+
+
+def _add_run(conn: Conn, records: list[Record], run: Sequence[Command | CodecError]) -> list[str]:
+    """Add a run's records in one statement, then their vectors in one more (a wrong one fails the run,
+    which the caller then applies one by one, so only its own command is refused)."""
+    ids = add_records(conn, records)
+    with_vectors = [c for c in run if isinstance(c, AddRecords) and c.vectors is not None]
+    if with_vectors:
+        store_vectors(conn, [c.records[0] for c in with_vectors], [v for c in with_vectors for v in c.vectors or ()])
+    return ids
 
 
 def _apply_one(conn: Conn, command: Command | CodecError, alone: bool) -> object:

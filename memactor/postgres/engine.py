@@ -12,8 +12,8 @@ transaction. May import `memactor.engine`, `memactor.errors`, `memactor.model`, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import psycopg
 
@@ -23,13 +23,15 @@ from ..model.queries import Query
 from ..model.records import Record
 from . import apply, read
 from .connect import connect_reader, connect_writer, is_postgres_url, redacted
-from .mutations import unsupported
 from .replicas import CommitMark, ReadConnection, commit_lsn, read_target
 from .schema import TABLES, schema_version
+from .vectors import count_to_embed, read_embedder, records_to_embed
+from .vswitch import count_to_stage, records_to_stage
 
 __all__ = ["PostgresEngine"]
 
 Conn = psycopg.Connection[tuple[Any, ...]]
+_T = TypeVar("_T")
 
 
 class PostgresEngine:
@@ -182,7 +184,7 @@ class PostgresEngine:
 
         Raises:
             NotFoundError: `GetByName` found no such skill.
-            UnsupportedBackendError: the query needs items or vectors.
+            InvalidInputError: a vector search's vector is not of the memory's dimension.
             StorageError: PostgreSQL failed.
         """
         try:
@@ -191,26 +193,53 @@ class PostgresEngine:
             raise StorageError(f"PostgreSQL failed: {exc}") from exc
 
     def stored_embedder(self, conn: ReadConnection) -> tuple[str, int] | None:
-        """None: this engine stores no vectors yet."""
-        return None
+        """The embedder the memory records, or None.
+
+        Raises:
+            StorageError: PostgreSQL failed.
+        """
+        return self._on_primary(conn, read_embedder)
 
     def count_to_embed(self, conn: ReadConnection, kind: str, *, every: bool) -> int:
-        """Raises `UnsupportedBackendError`: this engine stores no vectors yet."""
-        raise unsupported("vectors (reindex)")
+        """How many records of ``kind`` have no vector (``every``: how many there are).
+
+        Raises:
+            StorageError: PostgreSQL failed.
+        """
+        return self._on_primary(conn, lambda c: count_to_embed(c, kind, every=every))
 
     def records_to_embed(self, conn: ReadConnection, kind: str, after: str, limit: int, *, every: bool) -> list[Record]:
-        """Raises `UnsupportedBackendError`: this engine stores no vectors yet."""
-        raise unsupported("vectors (reindex)")
+        """The next ``limit`` records of ``kind`` after ``after`` without a vector (``every``: all).
+
+        Raises:
+            StorageError: PostgreSQL failed.
+        """
+        return self._on_primary(conn, lambda c: records_to_embed(c, kind, after, limit, every=every))
 
     def count_to_stage(self, conn: ReadConnection, kind: str, name: str, dim: int) -> int:
-        """Raises `UnsupportedBackendError`: this engine stores no vectors yet."""
-        raise unsupported("vectors (switching embedders)")
+        """How many records of ``kind`` have no vector staged for ``name`` (``dim``).
+
+        Raises:
+            StorageError: PostgreSQL failed.
+        """
+        return self._on_primary(conn, lambda c: count_to_stage(c, kind, name, dim))
 
     def records_to_stage(
         self, conn: ReadConnection, kind: str, name: str, dim: int, after: str, limit: int
     ) -> list[Record]:
-        """Raises `UnsupportedBackendError`: this engine stores no vectors yet."""
-        raise unsupported("vectors (switching embedders)")
+        """The next ``limit`` records of ``kind`` after ``after`` with no vector staged for ``name`` (``dim``).
+
+        Raises:
+            StorageError: PostgreSQL failed.
+        """
+        return self._on_primary(conn, lambda c: records_to_stage(c, kind, name, dim, after, limit))
+
+    def _on_primary(self, conn: ReadConnection, read: Callable[[Conn], _T]) -> _T:
+        # Reindexing reads on the primary: what it reads next depends on what it just wrote.
+        try:
+            return read(conn.primary)
+        except psycopg.Error as exc:
+            raise StorageError(f"PostgreSQL failed: {exc}") from exc
 
     def statistics(self, conn: ReadConnection) -> dict[str, int]:
         """``schema_version``, ``size_bytes`` (the record tables with their indexes and TOAST), and with

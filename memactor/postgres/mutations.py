@@ -38,6 +38,8 @@ from ..model.commands import (
     UpdateRecord,
 )
 from ..model.records import Record
+from . import items, vswitch
+from . import vectors as vectors_
 from .failures import command_error
 from .rows import COLUMNS, array_literal, column_values, from_row, insert_values, select_list
 from .schema import TABLES
@@ -87,14 +89,15 @@ def apply_command(conn: Conn, command: Command) -> Any:
 
     Raises:
         CommandError: the command was rejected; the caller rolls back its savepoint.
-        UnsupportedBackendError: the command needs what this engine does not do yet (items, vectors, a quota).
+        UnsupportedBackendError: the command needs what this engine does not do (a quota).
         psycopg.Error: PostgreSQL failed (see `memactor.postgres.failures` for whose failure it is).
     """
     match command:
         case AddRecords(records=records, vectors=vectors):
+            ids = add_records(conn, records)
             if vectors is not None:
-                raise unsupported("vectors (open the memory without an embedder)")
-            return add_records(conn, records)
+                vectors_.store_vectors(conn, records, vectors)
+            return ids
         case UpdateRecord():
             return _update(conn, command)
         case DeleteRecord(kind=kind, id=record_id):
@@ -110,12 +113,22 @@ def apply_command(conn: Conn, command: Command) -> Any:
             return None
         case SetQuota():
             raise unsupported("max_size (PostgreSQL has no per-database size limit to enforce it honestly)")
-        case SetEmbedder() | StoreVectors() | StageVectors() | SwapEmbedder():
-            raise unsupported("vectors")
+        case SetEmbedder(name=name, dim=dim, check_only=check_only):
+            return vectors_.set_embedder(conn, name, dim, record=not check_only)
+        case StoreVectors(kind=kind, ids=ids, versions=versions, vectors=vectors):
+            return vectors_.store_vectors_at(conn, kind, ids, versions, vectors)
+        case StageVectors(name=name, dim=dim, kind=kind, ids=ids, versions=versions, vectors=vectors):
+            return vswitch.stage_vectors(conn, name, dim, kind, ids, versions, vectors)
+        case SwapEmbedder(name=name, dim=dim):
+            return vswitch.swap_embedder(conn, name, dim)
+        case PutItem():
+            return items.put_item(conn, command)
+        case DeleteItem():
+            return items.delete_item(conn, command)
+        case TouchItems():
+            return items.touch_items(conn, command)
         case SweepItems():
-            return 0  # the writer's periodic upkeep: with no items stored, none has expired
-        case PutItem() | DeleteItem() | TouchItems():
-            raise unsupported("items")
+            return items.sweep_items(conn, command)
     raise InvalidInputError(f"not a command: {type(command).__name__}")
 
 
@@ -168,8 +181,6 @@ def _select(conn: Conn, kind: str, record_id: str, *, lock: bool) -> Record | No
 
 
 def _update(conn: Conn, command: UpdateRecord) -> Record:
-    if command.vector is not None:
-        raise unsupported("vectors (open the memory without an embedder)")
     # FOR UPDATE: another process's update of this row waits for our commit, and ours for theirs, so the
     # version checked is the version replaced.
     current = _select(conn, command.kind, command.id, lock=True)
@@ -195,6 +206,9 @@ def _update(conn: Conn, command: UpdateRecord) -> Record:
         raise ConflictError(
             f"skill {command.id}: name {getattr(updated, 'name', None)!r} is taken in namespace {updated.namespace!r}"
         ) from None
+    # A changed text column dropped the old vector (a trigger); the new one, if sent, takes its place.
+    if command.vector is not None:
+        vectors_.store_vectors(conn, (updated,), (command.vector,))
     return updated
 
 

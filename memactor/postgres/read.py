@@ -10,7 +10,6 @@ bound parameters. May import `memactor.errors`, `memactor.model` and psycopg.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import psycopg
@@ -19,9 +18,11 @@ from ..errors import NotFoundError
 from ..model.queries import Count, Get, GetByName, GetItems, ListNamespaces, Page, Query, Search, SearchItems
 from ..model.ranking import blend
 from ..model.records import Hit, Record
-from .mutations import unsupported
+from .itemread import run_item_query
 from .rows import escape, from_row, select_list
-from .schema import TABLES, TEXT_CONFIG
+from .schema import TABLES
+from .textquery import text_query
+from .vsearch import search_vectors
 from .where import where
 
 __all__ = ["CANDIDATES_PER_RESULT", "run_query", "text_query"]
@@ -30,7 +31,6 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 
 # How many text-ranked candidates the blend re-ranks, per result asked for (as on SQLite).
 CANDIDATES_PER_RESULT = 5
-_WORD = re.compile(r"\w+")
 
 
 def run_query(conn: Conn, query: Query) -> Any:
@@ -38,7 +38,7 @@ def run_query(conn: Conn, query: Query) -> Any:
 
     Raises:
         NotFoundError: `GetByName` found no such skill.
-        UnsupportedBackendError: the query needs items or vectors, which this engine does not have yet.
+        InvalidInputError: a vector search's vector is not of the memory's dimension.
         psycopg.Error: PostgreSQL failed.
     """
     match query:
@@ -63,21 +63,8 @@ def run_query(conn: Conn, query: Query) -> Any:
                 raise NotFoundError(f"no skill named {name!r} in namespace {namespace!r}")
             return from_row("skill", row)
         case GetItems() | SearchItems() | ListNamespaces():
-            raise unsupported("items")
+            return run_item_query(conn, query)
     raise TypeError(f"not a query: {type(query).__name__}")
-
-
-def text_query(text: str) -> tuple[str, dict[str, Any]] | None:
-    """Free text as a ``tsquery`` expression and its parameters: every word stemmed, any word may match.
-
-    Operators of PostgreSQL's query syntaxes (``&``, ``|``, ``!``, ``<->``, quotes, ``or``, ``-``) in the
-    text become plain words or vanish. Returns None when the text has no words at all.
-    """
-    words = list(dict.fromkeys(_WORD.findall(text)))
-    if not words:
-        return None
-    expression = " || ".join(f"plainto_tsquery('{TEXT_CONFIG}', %(w{i})s)" for i in range(len(words)))
-    return expression, {f"w{i}": word for i, word in enumerate(words)}
 
 
 def _search(conn: Conn, query: Search) -> list[Hit]:
@@ -91,7 +78,7 @@ def _search(conn: Conn, query: Search) -> list[Hit]:
         ).fetchall()
         return [blend(from_row(query.kind, row), 0.0, query.now, query.weights) for row in rows]
     if query.mode != "text":
-        raise unsupported(f"{query.mode} search (vectors)")
+        return search_vectors(conn, query, min(query.limit * CANDIDATES_PER_RESULT, 10_000))
     match = text_query(query.text)
     if match is None:
         return []

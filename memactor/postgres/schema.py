@@ -6,6 +6,9 @@ update, indexed with GIN) and indexes for the filters. Ids use the "C" collation
 order, as on SQLite, whatever the database's locale. Skill names are unique per namespace by a constraint,
 which holds across every process and machine that writes.
 
+Version 2 adds the item store's table (`memactor.postgres.itemschema`). Version 3 adds vectors
+(`memactor.postgres.vschema`).
+
 ``memactor_meta`` holds the schema version (key ``schema_version``). `migrate` runs under a transaction-scoped
 advisory lock, so many processes opening the same database at once migrate it once, in order; a database
 written by a newer schema is refused with `SchemaError`.
@@ -24,10 +27,12 @@ from dataclasses import dataclass
 import psycopg
 
 from ..errors import SchemaError
+from .itemschema import create_items
+from .vschema import create_vectors
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "Table", "migrate", "schema_version"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 TEXT_CONFIG = "memactor_text"
 
 _COMMON_COLUMNS = """
@@ -119,8 +124,20 @@ def _version_1(conn: psycopg.Connection[tuple[object, ...]]) -> None:
         conn.execute(_table_sql(table))
 
 
+def _version_2(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    create_items(conn, TEXT_CONFIG)
+
+
+def _version_3(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    create_vectors(conn, {kind: (table.name, table.text_columns) for kind, table in TABLES.items()})
+
+
 # Each step brings a database from the version before it to its own, inside `migrate`'s transaction.
-_STEPS: dict[int, Callable[[psycopg.Connection[tuple[object, ...]]], None]] = {1: _version_1}
+_STEPS: dict[int, Callable[[psycopg.Connection[tuple[object, ...]]], None]] = {
+    1: _version_1,
+    2: _version_2,
+    3: _version_3,
+}
 
 
 def schema_version(conn: psycopg.Connection[tuple[object, ...]]) -> int:

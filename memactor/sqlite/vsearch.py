@@ -1,36 +1,32 @@
 """Vector and hybrid search on a read-only connection: exact cosine over a cached matrix, rank fusion.
 
-Each reader connection (`ReaderConnection`) keeps one `VectorCache` per record kind (`memactor.sqlite.vcache`:
-a matrix of unit vectors, and past a threshold an approximate index beside it). A search first catches the
-cache up with what the writer changed since, reading only the new rows of `vector_log`. All of it runs in one
-read transaction, so the vectors, the filters and the records fetched are one snapshot.
+Each reader connection (`ReaderConnection`) keeps one matrix of unit vectors per record kind. A search
+first catches the matrix up with what the writer changed since: `vector_log` (schema version 5) lists every
+insert, replacement and removal of a vector in commit order, so the reader reads only the log's new rows
+and the current vectors they name, never the whole table again. All of it runs in one read transaction,
+so the matrix, the filters and the records fetched are one snapshot. Past its threshold, the cache's
+approximate index is built after that transaction, on a thread of its own (`memactor.model.vcache`).
 
-Filters are applied before ranking: only the rowids that pass them are ranked (exactly, or by the index
-asked for more candidates until enough pass), so a better match outside the filters never takes a place.
+The matrix and its upkeep (`memactor.model.vcache`) and the ranking, with filters applied before it and
+the rank fusion of hybrid search (`memactor.model.vrank`), are shared with the PostgreSQL engine; here are
+the file's reads they need. ``RRF_K`` and ``TEXT_WEIGHT`` are re-exported from there.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from typing import Any
 
 from ..model.queries import Search
-from ..model.ranking import blend
 from ..model.records import Hit
+from ..model.vcache import VectorCache as SharedCache
+from ..model.vrank import RRF_K, TEXT_WEIGHT, rank_vectors
 from .fts import fts_match, matches_source
 from .rows import from_row, select_list
 from .schema import TABLES
-from .vcache import VectorCache
 
 __all__ = ["RRF_K", "TEXT_WEIGHT", "ReaderConnection", "VectorCache", "search_vectors"]
-
-# Reciprocal rank fusion (Cormack et al. 2009): a record at rank r of the vector list adds 1 / (RRF_K + r), at
-# rank r of the text list TEXT_WEIGHT / (RRF_K + r). Tuned on the labelled check (tests/test_hybrid_recall.py,
-# recall@10): the usual k = 60 with equal weights scored 0.57 there, below vector search alone (0.70), because
-# a query whose words match only common words fills the text list with records as good as random, and with
-# k = 60 ranks 1 and 20 weigh almost the same; k = 10 with the text list at half weight scored 0.73.
-RRF_K = 10
-TEXT_WEIGHT = 0.5
 
 
 class ReaderConnection(sqlite3.Connection):
@@ -41,6 +37,42 @@ class ReaderConnection(sqlite3.Connection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.vector_caches = {}
+
+
+class VectorCache(SharedCache):
+    """The vectors of one kind as a matrix (`memactor.model.vcache.VectorCache`), read from this file."""
+
+    def refresh(self, conn: sqlite3.Connection) -> None:
+        """Catch up with the file, inside the caller's read transaction."""
+        self.catch_up(_FileLog(conn))
+
+
+class _FileLog:
+    """`memactor.model.vcache.VectorLog` on a SQLite file: ``vector_log``, ``vectors`` and ``meta``."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def newest(self) -> int:
+        return int(self.conn.execute("SELECT coalesce(max(seq), 0) FROM vector_log").fetchone()[0])
+
+    def dim(self) -> int | None:
+        return _file_dim(self.conn)
+
+    def every(self, kind: str) -> Iterable[tuple[int, bytes | None]]:
+        return self.conn.execute("SELECT rid, vec FROM vectors WHERE kind = :kind", {"kind": kind})
+
+    def changed(self, kind: str, since: int) -> Iterable[tuple[int, bytes | None]]:
+        return self.conn.execute(
+            "SELECT l.rid, v.vec FROM (SELECT DISTINCT rid FROM vector_log WHERE seq > :seq AND kind = :kind)"
+            " AS l LEFT JOIN vectors AS v ON v.kind = :kind AND v.rid = l.rid",
+            {"seq": since, "kind": kind},
+        )
+
+
+def _file_dim(conn: sqlite3.Connection) -> int | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'embedder_dim'").fetchone()
+    return None if row is None else int(row[0])
 
 
 def _cache(conn: sqlite3.Connection, kind: str) -> VectorCache:
@@ -57,46 +89,27 @@ def search_vectors(conn: sqlite3.Connection, query: Search, candidates: int) -> 
         hits = _search(conn, query, candidates)
     finally:
         conn.execute("COMMIT")
-    _cache(conn, query.kind).build_index()  # once past the threshold; the next search uses it
+    _cache(conn, query.kind).build_index()  # once past the threshold; searches stay exact until it is built
     return hits
 
 
 def _search(conn: sqlite3.Connection, query: Search, candidates: int) -> list[Hit]:
-    import numpy as np
-
-    assert query.vector is not None and query.text is not None
     table = TABLES[query.kind].name
     where, params = query.filters.where()
     cache = _cache(conn, query.kind)
     cache.refresh(conn)
-    vector = np.frombuffer(query.vector, dtype="<f4")
-    allowed = None
-    if where != "1" and cache.count:
-        allowed = np.fromiter(
-            (rid for (rid,) in conn.execute(f"SELECT t.rowid FROM {table} AS t WHERE {where}", params)),
-            dtype=np.int64,
-        )
-    nearest = cache.nearest(vector, allowed, candidates)
-    vector_ranked = [rid for rid, _ in nearest]
-    similarity = {rid: max(0.0, sim) for rid, sim in nearest}
-    if query.mode == "vector":
-        relevance = dict(similarity)
-    else:
-        text_ranked = _text_candidates(conn, query, candidates)
-        fused: dict[int, float] = {}
-        for weight, ranked in ((TEXT_WEIGHT, text_ranked), (1.0, vector_ranked)):
-            for rank, rid in enumerate(ranked, start=1):
-                fused[rid] = fused.get(rid, 0.0) + weight / (RRF_K + rank)
-        best = (1.0 + TEXT_WEIGHT) / (RRF_K + 1)
-        relevance = {rid: score / best for rid, score in fused.items()}
-        missing = [rid for rid in text_ranked if rid not in similarity]
-        similarity.update((rid, max(0.0, sim)) for rid, sim in cache.similarity_of(missing, vector).items())
-    hits = [
-        blend(record, relevance[rid], query.now, query.weights, similarity.get(rid, 0.0))
-        for rid, record in _records(conn, query.kind, list(relevance))
-    ]
-    hits.sort(key=lambda hit: hit.score, reverse=True)
-    return hits[: query.limit]
+
+    def allowed() -> Iterable[int]:
+        return (rid for (rid,) in conn.execute(f"SELECT t.rowid FROM {table} AS t WHERE {where}", params))
+
+    return rank_vectors(
+        query,
+        cache,
+        candidates,
+        None if where == "1" else allowed,
+        lambda: _text_candidates(conn, query, candidates),
+        lambda rids: _records(conn, query.kind, rids),
+    )
 
 
 def _text_candidates(conn: sqlite3.Connection, query: Search, candidates: int) -> list[int]:

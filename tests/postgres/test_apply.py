@@ -19,7 +19,6 @@ from memactor.errors import (
     InvalidInputError,
     NotFoundError,
     SchemaError,
-    UnsupportedBackendError,
 )
 from memactor.model.commands import AddRecords, Batch, Command, DeleteRecord, PutItem, RecordUse, UpdateRecord
 from memactor.model.filters import Filters
@@ -155,10 +154,10 @@ def test_a_batch_is_all_or_nothing(writer: Conn, reader: Conn) -> None:
     assert run_query(reader, Count("fact", Filters())) == 1
 
 
-def test_items_fail_with_a_typed_error_and_neighbours_commit(writer: Conn, reader: Conn) -> None:
+def test_a_refused_item_put_fails_alone_and_neighbours_commit(writer: Conn, reader: Conn) -> None:
     fact = Fact(content="still here")
-    outcomes = run(writer, PutItem(("a",), "k", {"v": 1}, None, None, 1.0), AddRecords((fact,)))
-    assert isinstance(outcomes[0], UnsupportedBackendError) and "items" in str(outcomes[0])
+    outcomes = run(writer, PutItem(("a",), "k", {"v": 1}, None, 3, 1.0), AddRecords((fact,)))
+    assert isinstance(outcomes[0], ConflictError) and "does not exist" in str(outcomes[0])
     assert outcomes[1] == [fact.id]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import memactor
-from memactor import Fact, InvalidInputError, NotAMemoryError, ReadOnlyError, StorageError, UnsupportedBackendError
+from memactor import Fact, InvalidInputError, NotAMemoryError, ReadOnlyError, StorageError
 
 pytestmark = pytest.mark.anyio
 
@@ -34,9 +34,3 @@ async def test_an_unreachable_server_is_a_storage_error_without_the_password() -
         async with memactor.open(url):
             pass
     assert "hunter2" not in str(caught.value) and "127.0.0.1:1" in str(caught.value)
-
-
-async def test_items_say_what_postgresql_does_not_support_yet(pg_url: str) -> None:
-    async with memactor.open(pg_url) as mem:
-        with pytest.raises(UnsupportedBackendError, match="does not support items"):
-            await mem.items.put(("a",), "k", {"v": 1})

@@ -1,22 +1,24 @@
 """A reader's vectors of one kind as a matrix, caught up incrementally, and its nearest-vector search.
 
-The matrix catches up with the writer through `vector_log` (schema version 5), which lists every insert,
-replacement and removal of a vector in commit order: a reader reads only the log's new rows and the current
-vectors they name, never the whole table again. Nearest vectors are found exactly (one matrix product and a
-partial sort) or, past `EXACT_MAX_FLOATS` floats of vectors and with the ``ann`` extra installed, through an approximate
-index kept beside the matrix (`memactor.sqlite.ann`), caught up by the same log. numpy is imported only here
-and in `memactor.sqlite.ann`, when a vector search runs.
+Both engines keep a memory's vectors in a table and list every insert, replacement and removal of a vector
+in a log numbered in commit order (SQLite: ``vector_log``, schema version 5; PostgreSQL: the same, see
+`memactor.postgres.vectors`). A reader connection keeps one `VectorCache` per kind and, inside one read
+transaction, reads only the log's new entries and the current vectors they name (`VectorLog`, the engine's
+part), never the whole table again. Nearest vectors are found exactly (one matrix product and a partial sort)
+or, past `EXACT_MAX_FLOATS` floats of vectors and with the ``ann`` extra installed, through an approximate
+index kept beside the matrix (`memactor.model.ann`), caught up by the same log. numpy is imported only here
+and in `memactor.model.ann`, when a vector search runs.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
-import sqlite3
 from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import InvalidInputError
 
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 
     from .ann import AnnIndex
 
-__all__ = ["EXACT_MAX_FLOATS", "VectorCache"]
+__all__ = ["EXACT_MAX_FLOATS", "VectorCache", "VectorLog"]
 
 # Exact search reads every float of the matrix once per query, so its cost is vectors x dimension. The criterion:
 # a search's p50 under 20 ms of CPU on a 2-core machine. Measured by ``python -m bench.vector_scale`` (the
@@ -38,13 +40,33 @@ _LOAD_CHUNK = 8192
 _log = logging.getLogger(__name__)
 
 
+class VectorLog(Protocol):
+    """The reads a cache catches up with, all in the caller's one read transaction (one snapshot)."""
+
+    def newest(self) -> int:
+        """The log's last sequence number (0 when empty)."""
+        ...
+
+    def dim(self) -> int | None:
+        """The dimension of the memory's embedder, or None if it records none."""
+        ...
+
+    def every(self, kind: str) -> Iterable[tuple[int, bytes | None]]:
+        """Every vector of ``kind``, as (record key, float32 bytes)."""
+        ...
+
+    def changed(self, kind: str, since: int) -> Iterable[tuple[int, bytes | None]]:
+        """Each record key of ``kind`` the log names after ``since``, with its current vector (None: removed)."""
+        ...
+
+
 @dataclass
 class VectorCache:
     """The vectors of one kind as a matrix, and how far into `vector_log` it has read.
 
     Rows are appended (capacity doubling); a replaced vector is overwritten in place, a removed one is
     marked dead and zeroed, and dead rows are squeezed out once they are half of the matrix. From
-    ``ann_threshold`` live vectors on, an approximate index (`memactor.sqlite.ann`) is kept beside the matrix
+    ``ann_threshold`` live vectors on, an approximate index (`memactor.model.ann`) is kept beside the matrix
     when the ``ann`` extra is installed; ``ann_threshold`` defaults to ``$MEMACTOR_ANN_THRESHOLD``, or else
     `EXACT_MAX_FLOATS` divided by the vectors' dimension.
     """
@@ -64,26 +86,21 @@ class VectorCache:
     _removed: set[int] = field(default_factory=set)  # rowids whose vector went
     _build: Future[AnnIndex] | None = None  # the index being built in the background, if one is
 
-    def refresh(self, conn: sqlite3.Connection) -> None:
-        """Catch up with the file, inside the caller's read transaction."""
-        newest = conn.execute("SELECT coalesce(max(seq), 0) FROM vector_log").fetchone()[0]
+    def catch_up(self, log: VectorLog) -> None:
+        """Catch up with the memory, inside the caller's read transaction."""
+        newest = log.newest()
         if newest == self.seq:
             return
-        if self.matrix is not None and _file_dim(conn) not in (None, self.matrix.shape[1]):
-            # The file was switched to an embedder of another dimension (`memactor.sqlite.vswitch`): start over.
+        if self.matrix is not None and log.dim() not in (None, self.matrix.shape[1]):
+            # The memory was switched to an embedder of another dimension (`reindex --switch`): start over.
             self.seq, self.count, self.dead, self.rows, self.matrix, self.ann = -1, 0, 0, {}, None, None
             self._build = None  # a build of the old vectors under way is dropped when it ends
             self._changed.clear()
             self._removed.clear()
         if self.seq < 0:
-            self._load(conn)
+            self._load(log)
         else:
-            changes = conn.execute(
-                "SELECT l.rid, v.vec FROM (SELECT DISTINCT rid FROM vector_log WHERE seq > :seq AND kind = :kind)"
-                " AS l LEFT JOIN vectors AS v ON v.kind = :kind AND v.rid = l.rid",
-                {"seq": self.seq, "kind": self.kind},
-            )
-            for rid, vec in changes:
+            for rid, vec in log.changed(self.kind, self.seq):
                 self._apply(rid, vec)
         if self.dead > max(64, self.count // 2):
             self._squeeze()
@@ -91,12 +108,12 @@ class VectorCache:
         self._sync_ann()
         self.seq = newest
 
-    def _load(self, conn: sqlite3.Connection) -> None:
+    def _load(self, log: VectorLog) -> None:
         import numpy as np
 
         # A first load reads every vector: in chunks, one numpy copy per chunk, not one Python step per row.
-        cursor = conn.execute("SELECT rid, vec FROM vectors WHERE kind = :kind", {"kind": self.kind})
-        while chunk := cursor.fetchmany(_LOAD_CHUNK):
+        rows = iter(log.every(self.kind))
+        while chunk := list(itertools.islice(rows, _LOAD_CHUNK)):
             rids, vecs = zip(*chunk, strict=True)
             size = len(vecs[0])
             if self.matrix is None or any(len(vec) != size for vec in vecs) or size != 4 * self.matrix.shape[1]:
@@ -251,7 +268,7 @@ class VectorCache:
         """The ``count`` nearest vectors to ``query`` among the rowids ``allowed`` (None: all), best first.
 
         Exact below the threshold; with an approximate index, candidates come from it (see
-        `memactor.sqlite.ann.nearest`), and every similarity returned is computed exactly from the matrix.
+        `memactor.model.ann.nearest`), and every similarity returned is computed exactly from the matrix.
         """
         if self.matrix is None or count <= 0:
             return []
@@ -306,8 +323,3 @@ def _threshold_from_env() -> int | None:
         return int(value)
     except ValueError:
         raise InvalidInputError(f"MEMACTOR_ANN_THRESHOLD must be a whole number of vectors, not {value!r}") from None
-
-
-def _file_dim(conn: sqlite3.Connection) -> int | None:
-    row = conn.execute("SELECT value FROM meta WHERE key = 'embedder_dim'").fetchone()
-    return None if row is None else int(row[0])

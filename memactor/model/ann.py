@@ -114,7 +114,7 @@ class AnnIndex:
 
 
 class Cache(Protocol):
-    """What `nearest` reads of a reader's `memactor.sqlite.vcache.VectorCache`."""
+    """What `nearest` reads of a reader's `memactor.model.vcache.VectorCache`."""
 
     rows: dict[int, int]
     matrix: Any
@@ -123,7 +123,7 @@ class Cache(Protocol):
     def exact(
         self, query: npt.NDArray[np.float32], allowed: npt.NDArray[np.int64] | None, count: int
     ) -> list[tuple[int, float]]:
-        """The exact answer (see `memactor.sqlite.vcache.VectorCache.exact`)."""
+        """The exact answer (see `memactor.model.vcache.VectorCache.exact`)."""
         ...
 
 
