@@ -196,7 +196,10 @@ class StoreComparison(RuleBasedStateMachine):
         return result if sync else self.loop.run_until_complete(result)
 
     def note_writes(self, ops: list[Op]) -> None:
-        for op in ops:
+        # Both stores apply only the last put of each address in a batch (a delete followed by a put is
+        # that put: the item keeps its created_at and its place).
+        last = {(op.namespace, op.key): op for op in ops if isinstance(op, PutOp)}
+        for op in last.values():
             if isinstance(op, PutOp):
                 address = (op.namespace, op.key)
                 if op.value is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import time
+from typing import Any
 
 from memactor.codec import encode
 from memactor.errors import ConflictError
@@ -19,10 +20,14 @@ from memactor.postgres.connect import connect_reader, connect_writer
 from memactor.postgres.read import run_query
 
 
-def create_once(url: str, keys: list[str], per_batch: int, who: int) -> list[str]:
-    """Put each key with ``expect_version=0`` (create only); return the keys this process created."""
+def create_once(url: str, keys: list[str], per_batch: int, who: int, barrier: Any) -> list[str]:
+    """Put each key with ``expect_version=0`` (create only); return the keys this process created.
+
+    Every process starts its first group once all are connected (``barrier``), so their creates meet.
+    """
     created = []
     with connect_writer(url, "normal") as conn:
+        barrier.wait()
         for start in range(0, len(keys), per_batch):
             chunk = keys[start : start + per_batch]
             frames = [encode(PutItem(("c",), k, {"who": who}, None, 0, time.time())) for k in chunk]
@@ -52,11 +57,12 @@ def increment(url: str, key: str, times: int) -> int:
     return conflicts
 
 
-def put_shuffled(url: str, keys: list[str], rounds: int, who: int) -> list[tuple[str, int, int]]:
+def put_shuffled(url: str, keys: list[str], rounds: int, who: int, barrier: Any) -> list[tuple[str, int, int]]:
     """Put every key once per round, in a shuffled order, one group per round; return (key, version, round)."""
     rng = random.Random(who)
     results = []
     with connect_writer(url, "normal") as conn:
+        barrier.wait()
         for n in range(rounds):
             order = rng.sample(keys, len(keys))
             frames = [encode(PutItem(("s",), k, {"who": who, "round": n}, None, None, time.time())) for k in order]

@@ -34,6 +34,13 @@ def pool() -> Iterator[ProcessPoolExecutor]:
 
 
 @pytest.fixture
+def barrier() -> Iterator[Any]:
+    # A start line for the writer processes (spawned ones start seconds apart, and would not meet).
+    with multiprocessing.get_context("spawn").Manager() as manager:
+        yield manager.Barrier(PROCESSES)
+
+
+@pytest.fixture
 def reader(pg_url: str) -> Iterator[Conn]:
     with connect_writer(pg_url, "normal"):  # migrates the fresh schema
         pass
@@ -41,9 +48,11 @@ def reader(pg_url: str) -> Iterator[Conn]:
         yield conn
 
 
-def test_each_create_is_won_by_exactly_one_process(pg_url: str, pool: ProcessPoolExecutor, reader: Conn) -> None:
-    keys = [f"k{i}" for i in range(60)]
-    futures = [pool.submit(item_writers.create_once, pg_url, keys, 12, who) for who in range(PROCESSES)]
+def test_each_create_is_won_by_exactly_one_process(
+    pg_url: str, pool: ProcessPoolExecutor, barrier: Any, reader: Conn
+) -> None:
+    keys = [f"k{i}" for i in range(200)]
+    futures = [pool.submit(item_writers.create_once, pg_url, keys, 4, who, barrier) for who in range(PROCESSES)]
     won = {who: f.result(timeout=300) for who, f in enumerate(futures)}
     assert sorted(k for keys_won in won.values() for k in keys_won) == sorted(keys)
     stored = run_query(reader, SearchItems(("c",), None, None, 1000, 0, 0.0))
@@ -63,11 +72,11 @@ def test_puts_at_the_version_read_lose_no_increment(pg_url: str, pool: ProcessPo
 
 
 def test_concurrent_puts_of_the_same_keys_are_all_applied_and_the_last_wins(
-    pg_url: str, pool: ProcessPoolExecutor, reader: Conn
+    pg_url: str, pool: ProcessPoolExecutor, barrier: Any, reader: Conn
 ) -> None:
     keys = [f"k{i}" for i in range(12)]
     rounds = 15
-    futures = [pool.submit(item_writers.put_shuffled, pg_url, keys, rounds, who) for who in range(PROCESSES)]
+    futures = [pool.submit(item_writers.put_shuffled, pg_url, keys, rounds, who, barrier) for who in range(PROCESSES)]
     results = {who: f.result(timeout=300) for who, f in enumerate(futures)}
     stored = {item.key: item for item in run_query(reader, SearchItems(("s",), None, None, 1000, 0, 0.0))}
     assert sorted(stored) == sorted(keys)
