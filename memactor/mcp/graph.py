@@ -24,8 +24,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
+
+import anyio
 
 from ..actor.batch import BatchContext
 from ..actor.items import ItemStore
@@ -134,7 +137,7 @@ class GraphStore:
         Raises:
             NotFoundError: an addition names an entity that does not exist (nothing is added).
         """
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
             found = await self._entities(a["entityName"] for a in additions)
             working = {name: list(item.value["observations"]) for name, item in found.items()}
             results = []
@@ -147,6 +150,7 @@ class GraphStore:
                 results.append({"entityName": name, "addedObservations": new})
             if await self._replace_observations(found, working):
                 return results
+            await _back_off(attempt)
         raise _too_busy()
 
     async def merge_entities(self, entities: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
@@ -158,7 +162,7 @@ class GraphStore:
             How many entities were created, and how many present ones gained observations.
         """
         wanted = _first_of_each(entities, lambda entity: entity["name"])
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
             found = await self._entities(wanted)
             created = updated = 0
             try:
@@ -176,13 +180,14 @@ class GraphStore:
                             batch.items.put(self.entities_ns, item.key, value, expect_version=item.version)
                             updated += 1
             except ConflictError:
+                await _back_off(attempt)
                 continue
             return created, updated
         raise _too_busy()
 
     async def delete_observations(self, deletions: Sequence[Mapping[str, Any]]) -> None:
         """Remove the given observations from each named entity; missing entities are passed over."""
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
             found = await self._entities(d["entityName"] for d in deletions)
             working = {name: list(item.value["observations"]) for name, item in found.items()}
             for deletion in deletions:
@@ -191,6 +196,7 @@ class GraphStore:
                     working[name] = [o for o in working[name] if o not in deletion["observations"]]
             if await self._replace_observations(found, working):
                 return
+            await _back_off(attempt)
         raise _too_busy()
 
     async def delete_entities(self, names: Sequence[str]) -> None:
@@ -214,7 +220,7 @@ class GraphStore:
     async def _create(
         self, namespace: tuple[str, ...], wanted: dict[str, Mapping[str, Any]], key_of: Any, view: Any
     ) -> list[Mapping[str, Any]]:
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
             keys = {key_of(k): k for k in wanted}
             present = {item.key for item in await self._get(namespace, keys)}
             new = [value for k, value in wanted.items() if key_of(k) not in present]
@@ -226,6 +232,7 @@ class GraphStore:
                         if key_of(k) not in present:
                             batch.items.put(namespace, key_of(k), view(value), expect_version=0)
             except ConflictError:
+                await _back_off(attempt)
                 continue
             return new
         raise _too_busy()
@@ -264,6 +271,12 @@ class GraphStore:
 
 def _touches(relation: Mapping[str, Any], names: set[str]) -> bool:
     return relation["from"] in names or relation["to"] in names
+
+
+async def _back_off(attempt: int) -> None:
+    # Clients that lost a race wait a random while, growing with each loss (up to 50 ms), before they read
+    # again: without it, on a slow commit path, the same clients collide again and again and one starves.
+    await anyio.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
 
 
 def _too_busy() -> ConflictError:

@@ -1,10 +1,5 @@
 """The MCP knowledge-graph tools (tests/mcp/test_reference_tools.py) on a PostgreSQL memory: they keep their
-entities and relations in the item store.
-
-Not re-run here: ``test_concurrent_clients_lose_no_entity_and_no_observation``. It passes alone on PostgreSQL,
-but on a loaded machine some of its 8 clients lose the graph store's optimistic retry (100 attempts) every
-time and get "the graph kept changing under this call": starvation of that loop, not a lost write.
-"""
+entities and relations in the item store."""
 
 from __future__ import annotations
 
@@ -18,6 +13,7 @@ from tests.mcp.test_reference_tools import (
     test_a_name_given_twice_in_one_call_is_one_entity,
     test_an_import_merges_and_a_second_import_changes_nothing,
     test_clients_creating_one_name_at_once_make_one_entity_and_one_says_so,
+    test_concurrent_clients_lose_no_entity_and_no_observation,
 )
 
 pytestmark = pytest.mark.anyio
@@ -27,6 +23,7 @@ __all__ = [
     "test_a_name_given_twice_in_one_call_is_one_entity",
     "test_an_import_merges_and_a_second_import_changes_nothing",
     "test_clients_creating_one_name_at_once_make_one_entity_and_one_says_so",
+    "test_concurrent_clients_lose_no_entity_and_no_observation",
 ]
 
 
