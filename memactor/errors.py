@@ -23,8 +23,8 @@
     ├── EmbedderMismatchError  Raised when the file's vectors were made by another embedder.
     ├── EmbedderError        Raised when an embedder (an HTTP endpoint, say) failed to make vectors.
     └── UnsupportedBackendError  Raised when memactor is started on an event loop other than asyncio, or
-                                 asked for what its storage engine cannot do (PostgreSQL: items, vectors,
-                                 a quota) or for an engine whose extra is not installed.
+                                 asked for what its storage engine cannot do (PostgreSQL: a quota) or for
+                                 an engine whose extra is not installed.
 
 Cancellation is never wrapped: a cancelled caller sees its event loop's own cancellation exception.
 """
@@ -137,7 +137,7 @@ class SchemaError(MemactorError):
 
 class UnsupportedBackendError(MemactorError):
     """Raised when memactor is started on an event loop other than asyncio (trio, for instance), or asked for what
-    its storage engine cannot do (PostgreSQL: items, vectors, a quota) or for an engine whose extra is not installed
+    its storage engine cannot do (PostgreSQL: a quota) or for an engine whose extra is not installed
     (``postgresql://`` without ``memactor[postgres]``)."""
 
 
