@@ -36,7 +36,7 @@ from .model.commands import (
 from .model.frozen import freeze
 from .model.records import Episode, Fact, Record, Skill, unchecked_builder
 
-__all__ = ["decode", "encode", "ext", "pack", "unpack"]
+__all__ = ["decode", "decode_frame", "encode", "ext", "pack", "unpack"]
 
 _COMMAND_TAGS: dict[type[Any], int] = {
     AddRecords: 1,
@@ -258,3 +258,19 @@ def _unpack_bounded(data: bytes, *, use_list: bool, **options: Any) -> Any:
 def ext(code: int, data: bytes) -> Any:
     """A msgpack extension value of type ``code`` (for a ``default`` hook)."""
     return msgpack.ExtType(code, data)
+
+
+def decode_frame(frame: bytes, trusted: bool) -> Command | CodecError:
+    """Decode one command frame for a group commit: its `CodecError` is returned, not raised, so that one bad
+    frame fails alone (what `decode` does not map, a bug in a frame's bytes, becomes a `CodecError` too).
+
+    Args:
+        frame: The encoded command.
+        trusted: The frame was encoded in this process (`decode` skips validation).
+    """
+    try:
+        return decode(frame, validate=not trusted)
+    except CodecError as exc:
+        return exc
+    except Exception as exc:  # noqa: BLE001 - `decode` maps what it expects; anything else is this frame's
+        return CodecError(f"bytes do not decode to a command: {type(exc).__name__}: {exc}")

@@ -7,16 +7,17 @@ can control it. `memactor.model.commands` and `memactor.model.queries` add them 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidInputError
-from .itemfilter import check_filter
-from .items import check_item_key, check_namespace, check_ttl
+from .itemfilter import check_filter, matches
+from .items import Item, check_item_key, check_namespace, check_ttl
 from .validate import MAX_LIMIT, check_float, check_int, check_limit, check_metadata, check_query_text
 
 __all__ = [
+    "page_of_matches",
     "MAX_OFFSET",
     "DeleteItem",
     "GetItems",
@@ -192,3 +193,20 @@ def _check_roots(roots: object) -> tuple[str, ...] | None:
     if roots is None:
         return None
     return check_namespace("roots", roots, allow_empty=True)
+
+
+def page_of_matches(items: Iterable[Item], query: SearchItems) -> list[Item]:
+    """The page ``query`` asks for (``offset``, ``limit``) of the ``items`` its filter matches, in their order:
+    for filters an engine cannot decide in SQL, which it narrows there and finishes here."""
+    found: list[Item] = []
+    skipped = 0
+    for item in items:
+        if not matches(item.value, query.filter):
+            continue
+        if skipped < query.offset:
+            skipped += 1
+            continue
+        found.append(item)
+        if len(found) == query.limit:
+            break
+    return found

@@ -24,9 +24,9 @@ from typing import Any
 
 import psycopg
 
-from ..codec import decode
+from ..codec import decode_frame
 from ..errors import CodecError, MemactorError, StorageError
-from ..model.commands import AddRecords, Batch, Command, DeleteRecord, RecordUse, UpdateRecord
+from ..model.commands import AddRecords, Batch, Command, DeleteRecord, RecordUse, UpdateRecord, single_adds
 from ..model.records import Record
 from .failures import breaks_batch, command_error, must_retry, storage_error
 from .locks import lock_rows
@@ -57,7 +57,7 @@ def apply_batch(conn: Conn, frames: Sequence[bytes], trusted: Sequence[bool] = (
         StorageError: the connection, the server or the transaction failed, or the group deadlocked with
             other writers `RETRIES` times running; nothing of the batch was committed.
     """
-    commands = [_decode(frame, index < len(trusted) and trusted[index]) for index, frame in enumerate(frames)]
+    commands = [decode_frame(frame, index < len(trusted) and trusted[index]) for index, frame in enumerate(frames)]
     for attempt in itertools.count():
         try:
             return _apply_all(conn, commands)
@@ -81,7 +81,7 @@ def _apply_all(conn: Conn, commands: Sequence[Command | CodecError]) -> list[obj
         lock_rows(conn, commands)
         index = 0
         while index < len(commands):
-            run = _single_adds(commands, index)
+            run = single_adds(commands, index)
             adds = functools.partial(_add_run, conn, run, commands[index : index + len(run)])
             if len(run) > 1 and _isolated(conn, adds, "a run of adds") == [record.id for record in run]:
                 outcomes.extend([record.id] for record in run)
@@ -119,25 +119,6 @@ def _roll_back(conn: Conn, cause: BaseException | None) -> None:
         if cause is None:
             raise storage_error(exc) from exc
         cause.add_note(f"and the rollback failed too: {exc!r}")
-
-
-def _decode(frame: bytes, trusted: bool) -> Command | CodecError:
-    try:
-        return decode(frame, validate=not trusted)
-    except CodecError as exc:
-        return exc
-    except Exception as exc:  # noqa: BLE001 - `decode` maps what it expects; anything else is this frame's
-        return CodecError(f"bytes do not decode to a command: {type(exc).__name__}: {exc}")
-
-
-def _single_adds(commands: Sequence[Command | CodecError], start: int) -> list[Record]:
-    """The records of the run of one-record `AddRecords` that starts at ``start``."""
-    run: list[Record] = []
-    for command in itertools.islice(commands, start, None):
-        if not isinstance(command, AddRecords) or len(command.records) != 1:
-            break
-        run.append(command.records[0])
-    return run
 
 
 def _add_run(conn: Conn, records: list[Record], run: Sequence[Command | CodecError]) -> list[str]:

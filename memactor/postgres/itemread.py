@@ -9,13 +9,11 @@ Expired items are invisible at the query's own ``now``. May import `memactor.mod
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import psycopg
 
-from ..model.itemfilter import matches
-from ..model.itemops import GetItems, ListNamespaces, SearchItems
+from ..model.itemops import GetItems, ListNamespaces, SearchItems, page_of_matches
 from ..model.items import Item, join_namespace, split_namespace
 from .itemfilter import compile_filter
 from .itemschema import ITEM_COLUMNS, item_from_row
@@ -92,23 +90,7 @@ def _search(conn: Conn, query: SearchItems) -> list[Item]:
         sql += " LIMIT %(limit)s OFFSET %(offset)s"
         params.update(limit=query.limit, offset=query.offset)
         return [item_from_row(row) for row in conn.execute(sql, params)]
-    return _filtered(conn.execute(sql, params), query)
-
-
-def _filtered(rows: Iterable[Any], query: SearchItems) -> list[Item]:
-    found: list[Item] = []
-    skipped = 0
-    for row in rows:
-        item = item_from_row(row)
-        if not matches(item.value, query.filter):
-            continue
-        if skipped < query.offset:
-            skipped += 1
-            continue
-        found.append(item)
-        if len(found) == query.limit:
-            break
-    return found
+    return page_of_matches((item_from_row(row) for row in conn.execute(sql, params)), query)
 
 
 def _list_namespaces(conn: Conn, query: ListNamespaces) -> list[tuple[str, ...]]:

@@ -15,14 +15,22 @@ group commit commits. Only a failure of the connection or of the transaction fai
 
 from __future__ import annotations
 
-import itertools
 import sqlite3
 from collections.abc import Sequence
 
-from ..codec import decode
+from ..codec import decode_frame
 from ..errors import CodecError, StorageError, StorageFullError
-from ..model.commands import AddRecords, Batch, Command, DeleteItem, DeleteRecord, PutItem, RecordUse, UpdateRecord
-from ..model.records import Record
+from ..model.commands import (
+    AddRecords,
+    Batch,
+    Command,
+    DeleteItem,
+    DeleteRecord,
+    PutItem,
+    RecordUse,
+    UpdateRecord,
+    single_adds,
+)
 from .failures import breaks_batch, command_error, storage_error
 from .mutations import Quota, add_all_new, apply_command
 from .schema import index_new_rows
@@ -84,10 +92,10 @@ def _apply_all(
     outcomes: list[object] = []
     try:
         conn.execute("BEGIN IMMEDIATE")
-        commands = [_decode(frame, index < len(trusted) and trusted[index]) for index, frame in enumerate(frames)]
+        commands = [decode_frame(frame, index < len(trusted) and trusted[index]) for index, frame in enumerate(frames)]
         index = 0
         while index < len(commands):
-            run = _single_adds(commands, index)
+            run = single_adds(commands, index)
             # Agents mostly add one record each: a run of them is one executemany unless one of them is a
             # retry, a conflict or cannot be stored, which the one-by-one path below tells apart.
             if len(run) > 1 and _vectors_fit(conn, commands[index : index + len(run)]) and add_all_new(conn, run):
@@ -121,25 +129,6 @@ def _roll_back(conn: sqlite3.Connection, cause: BaseException) -> None:
         # The connection is broken: the caller raises `cause`, which says why, and the writer replaces the
         # connection; this failure rides along as a note rather than hiding the cause.
         cause.add_note(f"and the rollback failed too: {exc!r}")
-
-
-def _decode(frame: bytes, trusted: bool) -> Command | CodecError:
-    try:
-        return decode(frame, validate=not trusted)
-    except CodecError as exc:
-        return exc
-    except Exception as exc:  # noqa: BLE001 - `decode` maps what it expects; anything else is this frame's
-        return CodecError(f"bytes do not decode to a command: {type(exc).__name__}: {exc}")
-
-
-def _single_adds(commands: Sequence[Command | CodecError], start: int) -> list[Record]:
-    """The records of the run of one-record `AddRecords` that starts at ``start`` (empty if none does)."""
-    run: list[Record] = []
-    for command in itertools.islice(commands, start, None):
-        if not isinstance(command, AddRecords) or len(command.records) != 1:
-            break
-        run.append(command.records[0])
-    return run
 
 
 def _vectors_fit(conn: sqlite3.Connection, run: Sequence[Command | CodecError]) -> bool:

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from ..model.itemfilter import ORDERING, is_operator_map, matches
-from ..model.itemops import GetItems, ListNamespaces, SearchItems
+from ..model.itemfilter import ORDERING, is_operator_map
+from ..model.itemops import GetItems, ListNamespaces, SearchItems, page_of_matches
 from ..model.items import Item, join_namespace, split_namespace
 from .fts import fts_match
 from .itemschema import ITEM_COLUMNS, item_from_row
@@ -92,23 +92,7 @@ def _search(conn: sqlite3.Connection, query: SearchItems) -> list[Item]:
         sql += " LIMIT :limit OFFSET :offset"
         params.update(limit=query.limit, offset=query.offset)
         return [item_from_row(row) for row in conn.execute(sql, params)]
-    return _filtered(conn.execute(sql, params), query)
-
-
-def _filtered(rows: Iterator[Any], query: SearchItems) -> list[Item]:
-    found: list[Item] = []
-    skipped = 0
-    for row in rows:
-        item = item_from_row(row)
-        if not matches(item.value, query.filter):
-            continue
-        if skipped < query.offset:
-            skipped += 1
-            continue
-        found.append(item)
-        if len(found) == query.limit:
-            break
-    return found
+    return page_of_matches((item_from_row(row) for row in conn.execute(sql, params)), query)
 
 
 def compile_filter(filter: Mapping[str, Any] | None) -> tuple[str, dict[str, Any], bool]:  # noqa: A002
