@@ -35,6 +35,7 @@ the engine from the target given to `memactor.open`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -42,7 +43,7 @@ from typing import Any, Protocol, TypeVar
 from .model.queries import Query
 from .model.records import Record
 
-__all__ = ["Engine", "EngineOptions"]
+__all__ = ["Engine", "EngineOptions", "redacted"]
 
 W = TypeVar("W")
 R = TypeVar("R")
@@ -278,3 +279,14 @@ class Engine(Protocol[W, R]):
             StorageError: the engine failed.
         """
         ...
+
+
+def redacted(url: str) -> str:
+    """A target (a path, or a URL such as ``postgresql://user:secret@host/db``) without its password, for messages."""
+    url = re.sub(r"(?i)(password=)[^&]*", r"\1***", url)
+    scheme, _, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at:
+        return url
+    user = credentials.partition(":")[0]
+    return f"{scheme}://{user}@{host}"

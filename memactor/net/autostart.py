@@ -38,6 +38,8 @@ from typing import Any
 import anyio
 
 from ..actor.blocking import SyncHandle
+from ..engine import redacted
+from ..engines import POSTGRES_SCHEMES
 from ..errors import AlreadyOpenError, ConnectionLostError
 from .client import RemoteMemory
 from .daemon import ALREADY_SERVED, TOKENS_ENV
@@ -107,14 +109,28 @@ def _socket_name(database: str) -> str:
     return hashlib.sha256(f"{device}:{inode}".encode()).hexdigest()[:20] + ".sock"
 
 
+def _served(path: str | os.PathLike[str]) -> str:
+    """What the server opens: a PostgreSQL URL as it is, a file by its real path (one server per file, whatever
+    its spelling)."""
+    target = os.fspath(path)
+    return target if target.startswith(POSTGRES_SCHEMES) else os.path.realpath(target)
+
+
 def socket_path(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Path:
-    """The socket of the server of the memory file ``path`` (which is created, empty, if missing).
+    """The socket of the server of the memory file ``path`` (which is created, empty, if missing), or of the
+    PostgreSQL database a ``postgresql://`` URL names (one socket per URL, nothing created).
 
     Raises:
         PermissionError: the runtime directory is not private (see `runtime_dir`).
         OSError: the file cannot be created, or the socket path is too long for a Unix socket.
     """
-    sock = runtime_dir(environ) / _socket_name(os.path.realpath(path))
+    served = _served(path)
+    if served.startswith(POSTGRES_SCHEMES):
+        # A hash of the whole URL: the same URL from every client finds one server; nothing of it is readable.
+        name = hashlib.sha256(f"url:{served}".encode()).hexdigest()[:20] + ".sock"
+    else:
+        name = _socket_name(served)
+    sock = runtime_dir(environ) / name
     if len(os.fsencode(sock)) > _SOCKET_PATH_MAX:
         raise OSError(
             f"the socket path {sock} is longer than a Unix socket allows ({_SOCKET_PATH_MAX} bytes): set "
@@ -172,13 +188,15 @@ class _Starter:
             if status == 0:
                 return f"unix://{self.socket}"  # it listened when it said so; if it died since, the client restarts it
             if status != ALREADY_SERVED:
-                raise ConnectionLostError(f"the memactor server for {self.database} failed to start; {self._tail()}")
+                raise ConnectionLostError(
+                    f"the memactor server for {redacted(self.database)} failed to start; {self._tail()}"
+                )
             # Another process writes the file: a server seen in no runtime directory of ours yet, or one
             # still draining after its idle exit. Look again, until the deadline (each spawn has its own).
             if time.monotonic() + delay > deadline:
                 raise AlreadyOpenError(
-                    f"{self.database} is open for writing by another process that serves no socket memactor can "
-                    f"find; connect to that process's server with memactor.connect, or stop it; {self._tail()}"
+                    f"{redacted(self.database)} is open for writing by another process that serves no socket memactor "
+                    f"can find; connect to that process's server with memactor.connect, or stop it; {self._tail()}"
                 )
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
@@ -214,7 +232,8 @@ class _Starter:
             process.kill()
             process.wait()
             raise ConnectionLostError(
-                f"the memactor server for {self.database} did not listen within {self._timeout:g} s; {self._tail()}"
+                f"the memactor server for {redacted(self.database)} did not listen within {self._timeout:g} s; "
+                f"{self._tail()}"
             ) from None
 
     def _open_log(self) -> Any:
@@ -264,7 +283,7 @@ async def connect_or_start(
         AlreadyOpenError: another process, not a server these clients can find, writes the file.
         OSError: the file cannot be created, or the socket path is too long.
     """
-    database = os.path.realpath(path)
+    database = _served(path)
     sock = await anyio.to_thread.run_sync(socket_path, database)
     starter = _Starter(database, sock, idle_exit, start_timeout)
     url = await starter()

@@ -10,11 +10,11 @@ that wrote through one fails loudly. May import `memactor.errors` and psycopg.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import psycopg
 
+from ..engine import redacted
 from ..errors import InvalidInputError, StorageError
 from .schema import migrate
 
@@ -66,14 +66,3 @@ def connect_reader(url: str) -> psycopg.Connection[tuple[Any, ...]]:
     conn = _connect(url, "memactor reader")
     conn.execute("SET default_transaction_read_only = on")
     return conn
-
-
-def redacted(url: str) -> str:
-    """``url`` without its password, for error messages."""
-    url = re.sub(r"(?i)(password=)[^&]*", r"\1***", url)
-    scheme, _, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not at:
-        return url
-    user = credentials.partition(":")[0]
-    return f"{scheme}://{user}@{host}"

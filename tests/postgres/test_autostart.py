@@ -1,0 +1,47 @@
+"""`connect_or_start` (what `memactor mcp` and multi-process apps use) on a PostgreSQL URL: the server it
+starts opens the database the URL names, one server per URL, and no file is made from the URL's text."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+import memactor
+from memactor import Fact
+from memactor.net.autostart import connect_or_start, socket_path
+
+pytestmark = pytest.mark.anyio
+
+
+def _serve_pids(url: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                args = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"serve" in args and url.encode() in args:
+                pids.append(int(entry.name))
+    return pids
+
+
+async def test_connect_or_start_serves_the_database_the_url_names(
+    pg_url: str, place: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(place)  # a URL taken for a path would become a file under here
+    try:
+        async with await connect_or_start(pg_url) as first, await connect_or_start(pg_url) as second:
+            fid = await first.facts.add(Fact("written through the started server"))
+            assert (await second.facts.get(fid)).content == "written through the started server"
+        async with memactor.open(pg_url) as direct:  # in the database itself, not in a file beside us
+            assert (await direct.facts.get(fid)).content == "written through the started server"
+        assert len(_serve_pids(pg_url)) == 1  # both clients found one server
+    finally:
+        for pid in _serve_pids(pg_url):
+            os.kill(pid, signal.SIGKILL)
+    assert sorted(path.name for path in place.iterdir()) == ["run"]  # nothing made from the URL's text
+    assert socket_path(pg_url) == socket_path(pg_url) != socket_path(pg_url + "x")
