@@ -22,6 +22,7 @@ from mcp.server.auth.settings import AuthSettings
 
 from ..embed.protocol import Embedder
 from ..embed.spec import SPEC_HELP, embedder_from_spec
+from ..engines import POSTGRES_SCHEMES
 from ..errors import InvalidInputError, MemactorError
 from ..net.autostart import connect_or_start
 from ..net.client import RemoteMemory, connect
@@ -44,7 +45,9 @@ def default_path() -> Path:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``memactor mcp``."""
-    parser.add_argument("path", nargs="?", default=None, help=f"the memory file (default: {default_path()})")
+    parser.add_argument(
+        "path", nargs="?", default=None, help=f"the memory file, or a postgresql:// URL (default: {default_path()})"
+    )
     parser.add_argument("--url", default=None, help="use a running `memactor serve` at this URL instead of a file")
     parser.add_argument("--http", default=None, metavar="HOST:PORT", help="serve streamable HTTP at /mcp, not stdio")
     parser.add_argument("--allow-remote", action="store_true", help="allow --http on a non-loopback address")
@@ -83,8 +86,12 @@ async def _open_handle(args: argparse.Namespace, embedder: Embedder | None = Non
         async with connect(args.url, embedder=embedder) as remote:
             yield remote
         return
-    path = Path(args.path) if args.path is not None else default_path()
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path: str | Path
+    if args.path is not None and args.path.startswith(POSTGRES_SCHEMES):
+        path = args.path  # a PostgreSQL database: its server is started the same way, keyed by the URL
+    else:
+        path = Path(args.path) if args.path is not None else default_path()
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     # Never the file itself: every MCP client of a machine has a process of its own, and they share the
     # file's one `memactor serve` (started on demand, leaving once idle) so that there is one writer. Reads go
     # to the file directly (`local_reads`): recalls are faster that way (`python -m bench.mcp_bench`), and reads

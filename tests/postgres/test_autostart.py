@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,29 @@ async def test_connect_or_start_serves_the_database_the_url_names(
             os.kill(pid, signal.SIGKILL)
     assert sorted(path.name for path in place.iterdir()) == ["run"]  # nothing made from the URL's text
     assert socket_path(pg_url) == socket_path(pg_url) != socket_path(pg_url + "x")
+
+
+async def test_memactor_mcp_on_a_url_records_and_recalls_in_the_database(
+    pg_url: str, place: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("mcp")  # the `mcp` extra, which CI installs
+    from mcp import Client, StdioServerParameters
+
+    checkout = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    server = StdioServerParameters(
+        command=sys.executable, args=["-m", "memactor", "mcp", pg_url], env=env, cwd=str(place)
+    )
+    try:
+        async with Client(server, read_timeout_seconds=60) as client:
+            written = await client.call_tool("record_episode", {"task": "over MCP on PostgreSQL", "outcome": "ok"})
+            assert not written.is_error, written.content
+            hits = await client.call_tool("recall", {"query": "PostgreSQL"})
+            assert hits.structured_content is not None
+            assert [hit["text"] for hit in hits.structured_content["results"]] == ["over MCP on PostgreSQL -> ok"]
+        async with memactor.open(pg_url) as direct:
+            assert [hit.record.task for hit in await direct.episodes.search("PostgreSQL")] == ["over MCP on PostgreSQL"]
+    finally:
+        for pid in _serve_pids(pg_url):
+            os.kill(pid, signal.SIGKILL)
+    assert sorted(path.name for path in place.iterdir()) == ["run"]
