@@ -62,3 +62,20 @@ async def test_concurrent_streams_each_keep_their_lane(tmp_path: Path) -> None:
                 group.start_soon(drain, n)
     assert all(found == sorted(ids) for found in results.values())
     assert [kind for kind, _ in engine.answered] == ["Page"] * 4 * 6
+
+
+def test_a_blocking_streams_reads_keep_to_one_lane(tmp_path: Path) -> None:
+    # The blocking facade runs each page's step as its own call on the portal's loop.
+    engine = _Observed(str(tmp_path / "agents.db"))
+    with memactor.open_sync(engine, read_connections=2) as mem:
+        ids = mem.facts.add_many([Fact(content=f"fact {i}") for i in range(20)])
+        engine.answered.clear()
+        seen = []
+        for page in mem.facts.stream(batch_size=1):  # 4 pages a read: 6 reads
+            seen += [record.id for record in page]
+            assert mem.facts.count() == 20
+    assert seen == sorted(ids)
+    pages = [lane for kind, lane in engine.answered if kind == "Page"]
+    others = {lane for kind, lane in engine.answered if kind == "Count"}
+    assert len(pages) == 6 and len(set(pages)) == 1, engine.answered
+    assert len(others) == 2, f"the other reads did not share the lanes: {others}"
