@@ -1,7 +1,8 @@
 """The read pool: read-only connections, each on its own lane, answering queries concurrently.
 
 Reads never pass through the writer's mailbox. Each lane answers its calls in FIFO order, and a query
-goes to the lane with the fewest calls waiting, so a few hot readers cannot starve the others. What a
+goes to the lane with the fewest calls waiting, so a few hot readers cannot starve the others; the reads of
+one stream keep to one lane (`same_lane`). What a
 connection is and how a query is answered is the engine's (`memactor.engine.Engine`): the steps below run
 on a lane and reach it through `memactor.actor.lane.current_engine`.
 """
@@ -10,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
 
 from ..engine import Engine
@@ -22,7 +24,47 @@ from .lane import Lane, current_engine
 
 T = TypeVar("T")
 
-__all__ = ["ReadPool", "connect_reader", "run_query", "storage_statistics", "stored_embedder"]
+__all__ = [
+    "LaneAffinity",
+    "ReadPool",
+    "connect_reader",
+    "run_query",
+    "same_lane",
+    "storage_statistics",
+    "stored_embedder",
+]
+
+
+class LaneAffinity:
+    """The lane a run of reads keeps to, e.g. the pages of one stream: empty until its first read picks one.
+
+    With replicas, each lane reads from one replica, so a stream's pages all come from the same replica (or,
+    page by page, from the primary when that replica has not replayed the handle's last commit yet).
+    """
+
+    __slots__ = ("lane",)
+
+    def __init__(self) -> None:
+        self.lane: Lane | None = None
+
+
+# Set only around one read (see `same_lane`), so it never leaks into the caller's other reads.
+_AFFINITY: contextvars.ContextVar[LaneAffinity | None] = contextvars.ContextVar("memactor_lane_affinity", default=None)
+
+
+@contextlib.contextmanager
+def same_lane(affinity: LaneAffinity) -> Iterator[None]:
+    """Send the reads made in the body (by this task) to ``affinity``'s lane, picking it on the first.
+
+    A context variable rather than a parameter, so every `Backend` passes it through unchanged; a backend
+    without a read pool (a server's client) ignores it. Hold it around one read, never across a ``yield``:
+    an async generator's context is its caller's.
+    """
+    token = _AFFINITY.set(affinity)
+    try:
+        yield
+    finally:
+        _AFFINITY.reset(token)
 
 
 def connect_reader(engine: Engine[Any, Any]) -> Any:
@@ -78,7 +120,7 @@ class ReadPool:
         self._open = True
 
     async def run(self, query: Query) -> Any:
-        """Answer ``query`` on the least busy connection.
+        """Answer ``query`` on the least busy connection, or on the lane of the enclosing `same_lane`.
 
         Raises:
             ClosedError: the pool was closed.
@@ -135,7 +177,8 @@ class ReadPool:
                 await asyncio.wait(parked)
 
     async def call(self, function: Callable[[Any], T]) -> T:
-        """Run ``function(connection)`` on the least busy connection (a step that uses `current_engine`).
+        """Run ``function(connection)`` on the least busy connection, or on the lane of the enclosing
+        `same_lane` (a step that uses `current_engine`).
 
         Raises:
             ClosedError: the pool was closed.
@@ -146,6 +189,14 @@ class ReadPool:
         return await self._pick().call(function)
 
     def _pick(self) -> Lane:
+        affinity = _AFFINITY.get()
+        if affinity is not None:
+            if affinity.lane is None or affinity.lane not in self._lanes:  # not yet, or another pool's lane
+                affinity.lane = self._least_busy()
+            return affinity.lane
+        return self._least_busy()
+
+    def _least_busy(self) -> Lane:
         # Least pending first; among equals, rotate so idle lanes share the work.
         self._next = (self._next + 1) % len(self._lanes)
         rotated = self._lanes[self._next :] + self._lanes[: self._next]

@@ -21,6 +21,7 @@ from ..model.ranking import SearchWeights
 from ..model.records import Episode, Fact, Hit, Skill
 from ..model.validate import check_id, check_limit, check_query_text, check_text
 from .backend import Backend
+from .readpool import LaneAffinity, same_lane
 
 __all__ = ["EpisodeStore", "FactStore", "SkillStore", "Store", "add_command", "update_command"]
 
@@ -236,13 +237,18 @@ class Store(Generic[R]):
 
         Each read is its own short transaction (keyset pagination), so a long stream never pins the WAL;
         records added meanwhile may appear, and none that existed when it began is missed or repeated.
+        Every read of one stream goes to the same read lane, hence (with replicas) to the same replica, or to
+        the primary for a read that replica cannot yet answer with the handle's own writes; the handle's other
+        reads still share the lanes.
         """
         check_limit(batch_size)
+        affinity = LaneAffinity()
         page = Page(
             self.kind, Filters.for_kind(self.kind, filters), None, batch_size * self._pages_per_read(batch_size)
         )
         while True:
-            records: list[R] = await self._backend.query(page)
+            with same_lane(affinity):  # around the read only: the caller's own reads between pages rotate
+                records: list[R] = await self._backend.query(page)
             for start in range(0, len(records), batch_size):
                 yield records[start : start + batch_size]
             if len(records) < page.limit:
