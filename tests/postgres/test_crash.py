@@ -63,7 +63,7 @@ anyio.run(main)
 
 def expected_episode(record_id: str, record: Any) -> bool:
     lane, n = record.metadata["lane"], record.metadata["n"]
-    return record.task == f"task {lane} {n}" and record.outcome == "x" * (n % 50) and record.id == record_id
+    return bool(record.task == f"task {lane} {n}" and record.outcome == "x" * (n % 50) and record.id == record_id)
 
 
 def expected_fact(record: Any) -> bool:

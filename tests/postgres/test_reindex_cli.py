@@ -30,7 +30,8 @@ def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
 
 async def _vector_hits(url: str, spec: str, query: str) -> list[str]:
     async with memactor.open(url, embedder=embedder_from_spec(spec)) as mem:
-        return [hit.record.content for hit in await mem.facts.search(query, mode="vector", limit=3)]
+        hits = await mem.facts.search(query, mode="vector", limit=3)
+        return [hit.record.content for hit in hits if isinstance(hit.record, Fact)]
 
 
 async def test_reindex_and_switch_on_a_postgresql_url(pg_url: str) -> None:
