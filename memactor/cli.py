@@ -197,9 +197,10 @@ def _add_reindex(commands: Any) -> None:
     from .embed.spec import SPEC_HELP  # the one list of embedder specs (numpy is not imported by it)
 
     reindex = commands.add_parser(
-        "reindex", help="give a file's records their vectors (those without one, or --all); resumable"
+        "reindex",
+        help="give a memory's records their vectors (those without one, or --all); resumable",
     )
-    reindex.add_argument("path", help="the memory file")
+    reindex.add_argument("path", help="the memory file, or a postgresql:// URL (opened directly, no server)")
     reindex.add_argument(
         "--embedder",
         required=True,
@@ -213,7 +214,7 @@ def _add_reindex(commands: Any) -> None:
     reindex.add_argument(
         "--switch",
         action="store_true",
-        help="move the file to this embedder (another than its own): embed every record into a stage, then swap"
+        help="move the memory to this embedder (another than its own): embed every record into a stage, then swap"
         " them in at once; searches use the old vectors until then; resumable",
     )
 

@@ -2,7 +2,8 @@
 with ``--switch``, move the file to another embedder (`memactor.actor.reindex.switch`).
 
 It reaches the file's server as ``memactor mcp`` does (started on demand, see `memactor.net.autostart`),
-so it runs beside the agents using the file; vectors are made in this process. A progress bar (tqdm, of
+so it runs beside the agents using the file; a ``postgresql://`` URL it opens itself (every process may write
+to PostgreSQL), leaving no server behind. Vectors are made in this process. A progress bar (tqdm, of
 the ``embed`` extra) on a terminal, a line per tenth done otherwise. Stopped, it resumes where it was
 when run again: records that have a vector are skipped.
 """
@@ -15,9 +16,12 @@ from typing import Any
 
 import anyio
 
+from ..actor.opening import open as open_memory
 from ..actor.reindex import Reindexed, Switched, reindex, switch
 from ..embed.coalesce import Coalescer
+from ..embed.protocol import Embedder
 from ..embed.spec import embedder_from_spec
+from ..engines import POSTGRES_SCHEMES
 from ..errors import MemactorError
 from .autostart import connect_or_start
 
@@ -66,17 +70,24 @@ class _Bar:
             self._bar.close()
 
 
+async def _opened(target: str, embedder: Embedder | None) -> Any:
+    """The handle to reindex through: the database itself for a PostgreSQL URL, else the file's server."""
+    if target.startswith(POSTGRES_SCHEMES):
+        return open_memory(target, embedder=embedder)
+    return await connect_or_start(target, embedder=embedder)
+
+
 async def _run(args: argparse.Namespace) -> Reindexed | Switched:
     embedder = await anyio.to_thread.run_sync(embedder_from_spec, args.embedder)
     progress = _Bar() if sys.stderr.isatty() else _Lines()
     try:
         if args.switch:
             # Opened without an embedder: the file's is still the old one, which would refuse the new one.
-            async with await connect_or_start(args.path) as handle:
+            async with await _opened(args.path, None) as handle:
                 return await switch(
                     handle, Coalescer(embedder), batch=args.batch, on_start=progress.start, on_batch=progress.update
                 )
-        async with await connect_or_start(args.path, embedder=embedder) as handle:
+        async with await _opened(args.path, embedder) as handle:
             return await reindex(
                 handle, every=args.every, batch=args.batch, on_start=progress.start, on_batch=progress.update
             )

@@ -12,6 +12,16 @@ What is locked is what updates, deletes and ``record_use`` name by id; rows an a
 are locked by address, present or not, with transaction-scoped advisory locks (a key hashed from the
 schema, path and key; two addresses sharing a key only wait for each other), after the rows and in key
 order: a put with ``expect_version=0`` then sees the item another process is putting.
+
+Last comes the vector log's lock (`memactor.postgres.vschema`: its trigger serializes the transactions that
+change vectors, so that the log is in commit order), when the group will change a vector: an add or update
+carrying one, ``StoreVectors``, ``SwapEmbedder``, or an update or delete of a record that has one (staged
+vectors are not logged). Taken by the trigger at the group's first vector change, it was held while later
+commands waited for other groups (an add of an id another group inserted and has not committed), which could
+be waiting for it: a deadlock, which only the whole-group rerun resolved. Taken here, after every other up-front
+lock and before any command, a group waiting for it holds nothing the holder may still need. The trigger
+still takes it (again: the lock is re-entrant) for a change predicted here wrongly, e.g. a vector stored by
+another process, after the check below, for a record this group then deletes.
 May import `memactor.model` and psycopg.
 """
 
@@ -24,7 +34,19 @@ from typing import Any
 import psycopg
 
 from ..errors import CodecError
-from ..model.commands import Batch, Command, DeleteItem, DeleteRecord, PutItem, RecordUse, TouchItems, UpdateRecord
+from ..model.commands import (
+    AddRecords,
+    Batch,
+    Command,
+    DeleteItem,
+    DeleteRecord,
+    PutItem,
+    RecordUse,
+    StoreVectors,
+    SwapEmbedder,
+    TouchItems,
+    UpdateRecord,
+)
 from ..model.items import join_namespace
 from .schema import TABLES
 
@@ -47,6 +69,40 @@ def _targets(commands: Iterable[Command | CodecError]) -> Iterable[tuple[str, st
                     yield "item", _item_lock(namespace, key)
 
 
+# The lock of the vector log trigger in `memactor.postgres.vschema` (the same key: one lock).
+_VECTOR_LOG_LOCK = "SELECT pg_advisory_xact_lock(hashtext('memactor.vector_log.' || current_schema()))"
+
+
+def _vector_changes(commands: Iterable[Command | CodecError], maybe: dict[str, set[str]]) -> bool:
+    """Whether ``commands`` surely change a vector; records they change only if one has a vector go to ``maybe``."""
+    surely = False
+    for command in commands:
+        match command:
+            case AddRecords(vectors=vectors):
+                surely |= vectors is not None
+            case UpdateRecord(vector=vector) if vector is not None:
+                surely = True
+            case UpdateRecord(kind=kind, id=record_id) | DeleteRecord(kind=kind, id=record_id):
+                maybe.setdefault(kind, set()).add(record_id)
+            case StoreVectors() | SwapEmbedder():
+                surely = True
+            case Batch(commands=inner):
+                surely |= _vector_changes(inner, maybe)
+    return surely
+
+
+def _has_vectors(conn: psycopg.Connection[tuple[Any, ...]], maybe: dict[str, set[str]]) -> bool:
+    for kind in sorted(maybe):
+        row = conn.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {TABLES[kind].name} AS t JOIN vectors AS v ON v.kind = %s AND v.rid = t.rid"
+            " WHERE t.id = ANY(%s))",
+            (kind, sorted(maybe[kind])),
+        ).fetchone()
+        if row is not None and row[0]:
+            return True
+    return False
+
+
 def _item_lock(namespace: tuple[str, ...], key: str) -> str:
     """An item address as the text its advisory lock key is hashed from (NUL-free: it is a bound parameter)."""
     digest = hashlib.blake2b(f"{join_namespace(namespace)}\x00{key}".encode(errors="surrogatepass"), digest_size=8)
@@ -54,7 +110,8 @@ def _item_lock(namespace: tuple[str, ...], key: str) -> str:
 
 
 def lock_rows(conn: psycopg.Connection[tuple[Any, ...]], commands: Sequence[Command | CodecError]) -> None:
-    """Lock (``FOR UPDATE``) the existing rows that ``commands`` update, delete or count a use of.
+    """Lock (``FOR UPDATE``) the existing rows that ``commands`` update, delete or count a use of, then the
+    items they write, then the vector log if they change vectors.
 
     Raises:
         psycopg.Error: PostgreSQL failed (a lock timeout, a deadlock with a group that locks otherwise).
@@ -75,3 +132,6 @@ def lock_rows(conn: psycopg.Connection[tuple[Any, ...]], commands: Sequence[Comm
             " FROM (SELECT h FROM unnest(%s::text[]) AS h ORDER BY h) AS s",
             (hashes,),
         )
+    maybe: dict[str, set[str]] = {}
+    if _vector_changes(commands, maybe) or (maybe and _has_vectors(conn, maybe)):
+        conn.execute(_VECTOR_LOG_LOCK)
