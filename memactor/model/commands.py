@@ -17,6 +17,7 @@ from .records import RECORD_TYPES, SYSTEM_FIELDS, Record
 from .validate import check_float, check_id, check_id_tuple, check_int, check_metadata, check_text
 
 __all__ = [
+    "describe_command",
     "single_adds",
     "AddRecords",
     "Batch",
@@ -294,3 +295,23 @@ def single_adds(commands: Sequence[object], start: int) -> list[Record]:
             break
         run.append(command.records[0])
     return run
+
+
+def describe_command(command: Command) -> str:
+    """Name a command for an error message: what it was and which record it was for."""
+    match command:
+        case AddRecords(records=(record,)):
+            return f"add of {record.KIND} {record.id}"
+        case AddRecords(records=records):
+            return f"add of {len(records)} records"
+        case UpdateRecord(kind=kind, id=record_id):
+            return f"update of {kind} {record_id}"
+        case DeleteRecord(kind=kind, id=record_id):
+            return f"delete of {kind} {record_id}"
+        case RecordUse(id=record_id):
+            return f"record_use of skill {record_id}"
+        case Batch(commands=commands):
+            return f"batch of {len(commands)} commands"
+        case PutItem(namespace=namespace, key=key) | DeleteItem(namespace=namespace, key=key):
+            return f"{type(command).__name__} of item {key!r} in {namespace}"
+    return type(command).__name__

@@ -26,7 +26,12 @@ import psycopg
 
 from ..codec import decode_frame
 from ..errors import CodecError, MemactorError, StorageError
-from ..model.commands import AddRecords, Batch, Command, DeleteRecord, RecordUse, UpdateRecord, single_adds
+from ..model.commands import (
+    AddRecords,
+    Command,
+    describe_command,
+    single_adds,
+)
 from ..model.records import Record
 from .failures import breaks_batch, command_error, must_retry, storage_error
 from .locks import lock_rows
@@ -134,7 +139,7 @@ def _add_run(conn: Conn, records: list[Record], run: Sequence[Command | CodecErr
 def _apply_one(conn: Conn, command: Command | CodecError, alone: bool) -> object:
     if isinstance(command, CodecError):
         return command
-    return _isolated(conn, functools.partial(apply_command, conn, command), _describe(command), alone)
+    return _isolated(conn, functools.partial(apply_command, conn, command), describe_command(command), alone)
 
 
 def _isolated(conn: Conn, body: Callable[[], Any], what: str, alone: bool = False) -> Any:
@@ -168,21 +173,3 @@ def _isolated(conn: Conn, body: Callable[[], Any], what: str, alone: bool = Fals
     if not alone:
         conn.execute("RELEASE SAVEPOINT command")
     return result
-
-
-def _describe(command: Command) -> str:
-    """Name a command for an error message: what it was and which record it was for."""
-    match command:
-        case AddRecords(records=(record,)):
-            return f"add of {record.KIND} {record.id}"
-        case AddRecords(records=records):
-            return f"add of {len(records)} records"
-        case UpdateRecord(kind=kind, id=record_id):
-            return f"update of {kind} {record_id}"
-        case DeleteRecord(kind=kind, id=record_id):
-            return f"delete of {kind} {record_id}"
-        case RecordUse(id=record_id):
-            return f"record_use of skill {record_id}"
-        case Batch(commands=commands):
-            return f"batch of {len(commands)} commands"
-    return type(command).__name__

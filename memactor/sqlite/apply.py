@@ -24,11 +24,8 @@ from ..model.commands import (
     AddRecords,
     Batch,
     Command,
-    DeleteItem,
-    DeleteRecord,
-    PutItem,
-    RecordUse,
     UpdateRecord,
+    describe_command,
     single_adds,
 )
 from .failures import breaks_batch, command_error, storage_error
@@ -166,7 +163,7 @@ def _apply_isolated(conn: sqlite3.Connection, command: Command | CodecError, quo
             conn.execute("ROLLBACK TO command")
             conn.execute("RELEASE command")
         # Without a savepoint the command wrote with one statement at most, which SQLite rolled back alone.
-        return command_error(exc, _describe(command))
+        return command_error(exc, describe_command(command))
     if savepoint:
         conn.execute("RELEASE command")
     return result
@@ -178,23 +175,3 @@ def _needs_savepoint(command: Command) -> bool:
     if isinstance(command, AddRecords):
         return len(command.records) > 1 or command.vectors is not None
     return isinstance(command, Batch) or (isinstance(command, UpdateRecord) and command.vector is not None)
-
-
-def _describe(command: Command) -> str:
-    """Name a command for an error message: what it was and which record it was for."""
-    match command:
-        case AddRecords(records=(record,)):
-            return f"add of {record.KIND} {record.id}"
-        case AddRecords(records=records):
-            return f"add of {len(records)} records"
-        case UpdateRecord(kind=kind, id=record_id):
-            return f"update of {kind} {record_id}"
-        case DeleteRecord(kind=kind, id=record_id):
-            return f"delete of {kind} {record_id}"
-        case RecordUse(id=record_id):
-            return f"record_use of skill {record_id}"
-        case Batch(commands=commands):
-            return f"batch of {len(commands)} commands"
-        case PutItem(namespace=namespace, key=key) | DeleteItem(namespace=namespace, key=key):
-            return f"{type(command).__name__} of item {key!r} in {namespace}"
-    return type(command).__name__
