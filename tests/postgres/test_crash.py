@@ -3,7 +3,7 @@ from many agents and prints each id once its ``await`` returned; the parent SIGK
 ``MEMACTOR_CRASH_ROUNDS`` times (8 by default) on the same schema. After each kill: every acknowledged record is
 present and intact, every batch is all-or-nothing (acknowledged ones all there), and the next process opens the
 database and writes on. The server outlives the client here: this proves a client's crash loses nothing
-acknowledged and leaves nothing half-written, not the server's own durability.
+acknowledged and leaves nothing half-written; `tests.postgres.test_server_crash` crashes the server itself.
 """
 
 from __future__ import annotations
@@ -15,12 +15,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-import anyio
-
-import memactor
-from memactor import Fact
+from tests.postgres.crashcheck import check_database
 
 ROUNDS = int(os.environ.get("MEMACTOR_CRASH_ROUNDS", "8"))
 
@@ -61,16 +57,6 @@ anyio.run(main)
 """
 
 
-def expected_episode(record_id: str, record: Any) -> bool:
-    lane, n = record.metadata["lane"], record.metadata["n"]
-    return bool(record.task == f"task {lane} {n}" and record.outcome == "x" * (n % 50) and record.id == record_id)
-
-
-def expected_fact(record: Any) -> bool:
-    m = record.metadata
-    return bool(record.content == f"fact {m['lane']} {m['n']} {m['i']}")
-
-
 def run_child(script: Path, url: str, rng: random.Random) -> list[str]:
     """Start the writer, let it write for a random while, SIGKILL it; return the whole lines it printed."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
@@ -90,36 +76,6 @@ def run_child(script: Path, url: str, rng: random.Random) -> list[str]:
             child.communicate()
     assert child.returncode == -signal.SIGKILL
     return stdout.decode().split("\n")[:-1]  # the last piece is empty or a line cut by the kill
-
-
-def check_database(
-    url: str, acked_singles: set[str], acked_batches: list[list[str]], all_batches: list[list[str]]
-) -> int:
-    """Check the database as the next process sees it, write to it, and return how many records it holds."""
-
-    async def verify() -> int:
-        # The next process (this one) opens the database and can write: the killed child left no lock behind.
-        async with memactor.open(url) as mem:
-            singles = sorted(acked_singles)
-            for start in range(0, len(singles), 5000):
-                chunk = singles[start : start + 5000]
-                found = {r.id: r for r in await mem.episodes.get_many(chunk)}
-                missing = [i for i in chunk if i not in found]
-                assert not missing, f"{len(missing)} acknowledged episodes lost, e.g. {missing[0]}"
-                assert all(expected_episode(i, found[i]) for i in chunk), "an acknowledged episode is damaged"
-            for ids in all_batches:
-                found_facts = await mem.facts.get_many(ids)
-                half = f"half a batch: {len(found_facts)} of {len(ids)} facts present"
-                assert len(found_facts) in (0, len(ids)), half
-                assert all(expected_fact(f) for f in found_facts), "a batch's fact is damaged"
-            for ids in acked_batches:
-                assert len(await mem.facts.get_many(ids)) == len(ids), f"acknowledged batch lost: {ids[0]}"
-            probe = Fact(content="fact -1 0 0", metadata={"lane": -1, "n": 0, "i": 0})
-            await mem.facts.add(probe)
-            await mem.facts.delete(probe.id)
-            return int(await mem.episodes.count()) + int(await mem.facts.count())
-
-    return anyio.run(verify)
 
 
 def test_sigkill_never_loses_acknowledged_writes(pg_url: str, tmp_path: Path) -> None:
