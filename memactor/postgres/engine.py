@@ -5,7 +5,8 @@ object, with replicas). Unlike a SQLite file, a PostgreSQL database welcomes man
 (on any machine) runs its own writer actor, and the rules that must hold across them live in the database
 (see `memactor.postgres.mutations`), so `prepare` takes no lock. There is no log to reclaim from here
 (PostgreSQL checkpoints and vacuums on its own), so `maintain` does nothing. Reads may go to streaming
-replicas (``replicas=``), keeping read-your-writes for the handle (`memactor.postgres.replicas`).
+replicas (``replicas=``), keeping read-your-writes for the handle (`memactor.postgres.replicas`). A read
+lane reopens the connections the server dropped (it crashed or restarted) at its next read, as the writer does.
 ``max_size`` is refused: PostgreSQL has no per-database size limit that a write would meet inside its
 transaction. May import `memactor.engine`, `memactor.errors`, `memactor.model`, `memactor.codec` and psycopg.
 """
@@ -172,7 +173,8 @@ class PostgresEngine:
         conn = ReadConnection(connect_reader(self._url))
         if self._replicas:
             try:
-                conn.replica = connect_reader(self._replicas[len(self._readers) % len(self._replicas)])
+                conn.replica_url = self._replicas[len(self._readers) % len(self._replicas)]
+                conn.replica = connect_reader(conn.replica_url)
             except BaseException:
                 conn.close()
                 raise
@@ -187,10 +189,7 @@ class PostgresEngine:
             InvalidInputError: a vector search's vector is not of the memory's dimension.
             StorageError: PostgreSQL failed.
         """
-        try:
-            return read.run_query(read_target(conn, self._mark, self._replica_wait_s), query)
-        except psycopg.Error as exc:
-            raise StorageError(f"PostgreSQL failed: {exc}") from exc
+        return self._read(conn, lambda c: read.run_query(read_target(c, self._mark, self._replica_wait_s), query))
 
     def stored_embedder(self, conn: ReadConnection) -> tuple[str, int] | None:
         """The embedder the memory records, or None.
@@ -236,10 +235,33 @@ class PostgresEngine:
 
     def _on_primary(self, conn: ReadConnection, read: Callable[[Conn], _T]) -> _T:
         # Reindexing reads on the primary: what it reads next depends on what it just wrote.
-        try:
-            return read(conn.primary)
-        except psycopg.Error as exc:
-            raise StorageError(f"PostgreSQL failed: {exc}") from exc
+        return self._read(conn, lambda c: read(c.primary))
+
+    def _read(self, conn: ReadConnection, body: Callable[[ReadConnection], _T]) -> _T:
+        """Run one read on a lane's connections, first reopening those the server dropped (it restarted, say).
+
+        A read whose connection was dropped under it runs once more on new ones: it changed nothing, and the
+        server may well be back. While the server is down each read fails, and the next one tries again.
+
+        Raises:
+            StorageError: PostgreSQL failed, or cannot be reached to reopen a connection.
+        """
+        for attempt in range(2):
+            try:
+                self._reopen_dropped(conn)
+                return body(conn)
+            except psycopg.Error as exc:
+                if attempt or not any(_dropped(c) for c in (conn.primary, conn.replica) if c is not None):
+                    raise StorageError(f"PostgreSQL failed: {exc}") from exc
+        raise AssertionError("unreachable")
+
+    def _reopen_dropped(self, conn: ReadConnection) -> None:
+        if _dropped(conn.primary):
+            self.close(conn.primary)
+            conn.primary = connect_reader(self._url)
+        if conn.replica is not None and conn.replica_url is not None and _dropped(conn.replica):
+            self.close(conn.replica)
+            conn.replica = connect_reader(conn.replica_url)
 
     def statistics(self, conn: ReadConnection) -> dict[str, int]:
         """``schema_version``, ``size_bytes`` (the record tables with their indexes and TOAST), and with
@@ -249,13 +271,19 @@ class PostgresEngine:
         Raises:
             StorageError: PostgreSQL failed.
         """
-        try:
-            sizes = " + ".join(f"pg_total_relation_size('{table.name}')" for table in TABLES.values())
-            row = conn.primary.execute(f"SELECT {sizes}").fetchone()
-            figures = {"schema_version": schema_version(conn.primary), "size_bytes": int(row[0]) if row else 0}
-        except psycopg.Error as exc:
-            raise StorageError(f"PostgreSQL failed: {exc}") from exc
+        figures = self._on_primary(conn, _sizes)
         if self._replicas:
             figures["replica_reads"] = sum(reader.replica_reads for reader in self._readers)
             figures["replica_fallbacks"] = sum(reader.fallbacks for reader in self._readers)
         return figures
+
+
+def _sizes(conn: Conn) -> dict[str, int]:
+    sizes = " + ".join(f"pg_total_relation_size('{table.name}')" for table in TABLES.values())
+    row = conn.execute(f"SELECT {sizes}").fetchone()
+    return {"schema_version": schema_version(conn), "size_bytes": int(row[0]) if row else 0}
+
+
+def _dropped(conn: Conn) -> bool:
+    # The server closed it (a crash, a restart, an administrator's kill): psycopg never reopens one.
+    return conn.closed or conn.broken

@@ -41,6 +41,7 @@ class ReadConnection:
 
     primary: Conn
     replica: Conn | None = None
+    replica_url: str | None = None  # to reopen ``replica`` once the server dropped it
     replica_reads: int = 0
     fallbacks: int = 0
 
