@@ -33,6 +33,7 @@ import anyio
 
 from ..actor.memory import Durability, Memory
 from ..engine import redacted
+from ..engines import POSTGRES_SCHEMES
 from ..errors import AlreadyOpenError, InvalidInputError, MemactorError
 from .connection import Limits
 from .scope import Token
@@ -240,11 +241,20 @@ def _detached(serve: Callable[[Callable[[str], object]], int]) -> int:
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
 
 
+def _default_listen(path: str) -> str:
+    if path.startswith(POSTGRES_SCHEMES):
+        raise InvalidInputError(
+            "a database URL has no file to put the socket beside: give --listen unix:///path/to.sock (or "
+            "tcp://127.0.0.1:PORT with a token)"
+        )
+    return f"unix://{Path(path).resolve()}.sock"
+
+
 def _serve(options: dict[str, Any], ready: Callable[[str], object]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     _raise_fd_limit()
-    listen = options["listen"] or f"unix://{Path(options['path']).resolve()}.sock"
     try:
+        listen = options["listen"] or _default_listen(options["path"])
         if options["token"]:
             print(
                 "memactor serve: warning: --token shows its secret to every local user (ps); use --token-file "

@@ -63,3 +63,14 @@ def test_serve_without_a_memory_says_how_to_name_one() -> None:
     )
     assert started.returncode == 2
     assert "name the memory file or database URL, or set MEMACTOR_DATABASE" in started.stderr
+
+
+def test_serve_of_a_url_without_listen_asks_for_one() -> None:
+    # The default socket goes beside the file; for a URL that would be "<cwd>/postgresql:/user:password@host/
+    # db.sock": a failed bind, and the password in a path name. The URL is never opened: the check comes first.
+    env = {**os.environ, "MEMACTOR_DATABASE": "postgresql://agent:pw-0a1b@127.0.0.1:1/memactor"}
+    started = subprocess.run(
+        [sys.executable, "-m", "memactor", "serve"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert started.returncode == 1
+    assert "give --listen unix:///path/to.sock" in started.stderr and "pw-0a1b" not in started.stderr
