@@ -207,7 +207,7 @@ def serve_command(args: object) -> int:
     if not options["path"]:
         print(f"memactor serve: name the memory file or database URL, or set {DATABASE_ENV}", file=sys.stderr)
         return 2
-    if named and redacted(named) != named:
+    if named and named.startswith(POSTGRES_SCHEMES) and redacted(named) != named:
         print(
             "memactor serve: warning: the database URL's password is visible to every local user in ps; set "
             f"{DATABASE_ENV} to the URL instead, or keep the password in PGPASSWORD or ~/.pgpass",
