@@ -42,7 +42,13 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("bench", help="run the benchmark suite (see `memactor bench --help`)", add_help=False)
 
     serve = commands.add_parser("serve", help="serve one memory file to many processes over a socket")
-    serve.add_argument("path", help="the memory file (created if missing)")
+    serve.add_argument(
+        "path",
+        nargs="?",
+        default=None,
+        help="the memory file (created if missing) or a postgresql:// URL (default: $MEMACTOR_DATABASE, where a "
+        "URL's password stays out of ps)",
+    )
     serve.add_argument(
         "--listen", default=None, help="unix:///path/to.sock (default: PATH.sock) or tcp://127.0.0.1:PORT"
     )

@@ -88,7 +88,7 @@ LAYERS: list[set[str]] = [
     {"actor.opening"},
     {"actor.blocking"},
     {"net.budget", "net.endpoint", "net.wire", "net.payloads", "net.scope", "demo.agents"},
-    {"net.frames", "net.guard", "net.sessions"},
+    {"net.frames", "net.guard", "net.sessions", "net.streams"},
     {"net.channel", "net.connection"},
     {"net.client", "net.server"},
     {

@@ -28,6 +28,7 @@ __all__ = [
     "LaneAffinity",
     "ReadPool",
     "connect_reader",
+    "current_affinity",
     "run_query",
     "same_lane",
     "storage_statistics",
@@ -40,12 +41,18 @@ class LaneAffinity:
 
     With replicas, each lane reads from one replica, so a stream's pages all come from the same replica (or,
     page by page, from the primary when that replica has not replayed the handle's last commit yet).
+
+    Attributes:
+        lane: The lane, once picked.
+        key: The run's number on a server connection, given by a server's client (`memactor.net.client`)
+            when it first sends one of its reads, so that the server keeps them to one lane of its own.
     """
 
-    __slots__ = ("lane",)
+    __slots__ = ("key", "lane")
 
     def __init__(self) -> None:
         self.lane: Lane | None = None
+        self.key: int | None = None
 
 
 # Set only around one read (see `same_lane`), so it never leaks into the caller's other reads.
@@ -57,14 +64,19 @@ def same_lane(affinity: LaneAffinity) -> Iterator[None]:
     """Send the reads made in the body (by this task) to ``affinity``'s lane, picking it on the first.
 
     A context variable rather than a parameter, so every `Backend` passes it through unchanged; a backend
-    without a read pool (a server's client) ignores it. Hold it around one read, never across a ``yield``:
-    an async generator's context is its caller's.
+    without a read pool (a server's client) sends its key along (see `current_affinity`). Hold it around
+    one read, never across a ``yield``: an async generator's context is its caller's.
     """
     token = _AFFINITY.set(affinity)
     try:
         yield
     finally:
         _AFFINITY.reset(token)
+
+
+def current_affinity() -> LaneAffinity | None:
+    """The affinity of the enclosing `same_lane`, if any: what a backend without lanes of its own passes on."""
+    return _AFFINITY.get()
 
 
 def connect_reader(engine: Engine[Any, Any]) -> Any:

@@ -42,7 +42,7 @@ from ..engine import redacted
 from ..engines import POSTGRES_SCHEMES
 from ..errors import AlreadyOpenError, ConnectionLostError
 from .client import RemoteMemory
-from .daemon import ALREADY_SERVED, TOKENS_ENV
+from .daemon import ALREADY_SERVED, DATABASE_ENV, TOKENS_ENV
 
 __all__ = ["connect_or_start", "connect_or_start_sync", "runtime_dir", "socket_path"]
 
@@ -210,13 +210,19 @@ class _Starter:
 
     def _spawn(self) -> int:
         """Run ``memactor serve --detach`` and return its status: 0 once the server listens."""
-        command = [sys.executable, "-m", "memactor", "serve", self.database, "--listen", f"unix://{self.socket}"]
-        if self._idle_exit is not None:
-            command += ["--idle-exit", repr(self._idle_exit)]
         # Not the caller's tokens: they are for its own listeners (`memactor mcp --http`, say). This server is
         # reached by its owner alone, through a private socket, and with tokens it would refuse every client
         # that reaches it this way, without one.
-        env = {key: value for key, value in os.environ.items() if key != TOKENS_ENV}
+        env = {key: value for key, value in os.environ.items() if key not in (TOKENS_ENV, DATABASE_ENV)}
+        named: list[str] = [self.database]  # a file's path stays in sight, as `memactor serve PATH` shows it
+        if self.database.startswith(POSTGRES_SCHEMES):
+            # A URL may hold a password: a command line is readable by every local user (ps), a process's
+            # environment by its owner alone.
+            env[DATABASE_ENV] = self.database
+            named = []
+        command = [sys.executable, "-m", "memactor", "serve", *named, "--listen", f"unix://{self.socket}"]
+        if self._idle_exit is not None:
+            command += ["--idle-exit", repr(self._idle_exit)]
         with self._open_log() as log:
             process = subprocess.Popen(
                 [*command, "--detach"],

@@ -21,6 +21,9 @@ embedder, or refuses another one with `EmbedderMismatchError` (a read-only token
 The token: ``connect(url, token=...)``, or, when ``token`` is not given, the environment variable
 ``MEMACTOR_TOKEN`` (so the secret need not appear in code or on a command line).
 
+Streams: every page of one stream goes to one read lane of the server (hence, on PostgreSQL with replicas,
+to one replica), as in process: the handle numbers its streams and sends the number with each page.
+
 Closing: `RemoteMemory.close` may be called from any task (not only the one that opened the handle),
 any number of times, also concurrently; every call returns once the handle is closed.
 """
@@ -40,7 +43,7 @@ from ..actor.aio import require_asyncio
 from ..actor.batch import BatchContext
 from ..actor.blocking import SyncHandle
 from ..actor.items import ItemStore
-from ..actor.readpool import ReadPool
+from ..actor.readpool import ReadPool, current_affinity
 from ..actor.stores import EpisodeStore, FactStore, SkillStore
 from ..codec import encode
 from ..embed.coalesce import Coalescer
@@ -48,7 +51,7 @@ from ..embed.protocol import Embedder, check_embedder
 from ..errors import ClosedError, ConnectionLostError
 from ..model.commands import AddRecords, Batch, Command, Ping, SetEmbedder, SetQuota
 from ..model.itemops import GetItems, SearchItems
-from ..model.queries import Query
+from ..model.queries import Page, Query
 from ..model.stats import Statistics
 from .channel import Channel
 from .endpoint import Endpoint
@@ -108,6 +111,8 @@ class RemoteMemory:
         self._grant = Grant("remote")
         self._statistics: Statistics | None = None
         self._next_write = 1
+        self._next_stream = 1
+        self._stream_lanes = False
         self._unanswered: dict[int, None] = {}
         self._state: Literal["new", "open", "closed"] = "new"
         self.path = ""
@@ -202,7 +207,21 @@ class RemoteMemory:
             # The server's acknowledgement comes after COMMIT, so a read begun after it sees the write.
             query = check_query(self._grant, query)
             return filter_result(self._grant, query, await self._pool.run(query))
-        return await self._request(MessageType.QUERY, lambda: encode_query(query), True)
+        stream = self._stream_key(query)
+        # The key only to a server that takes it: an older one refuses a Page with an extra field.
+        return await self._request(
+            MessageType.QUERY, lambda: encode_query(query, stream if self._stream_lanes else None), True
+        )
+
+    def _stream_key(self, query: Query) -> int | None:
+        """The key of the stream ``query`` is a page of (`memactor.actor.readpool.same_lane`), if any."""
+        affinity = current_affinity()
+        if affinity is None or not isinstance(query, Page):
+            return None
+        if affinity.key is None:
+            affinity.key = self._next_stream
+            self._next_stream += 1
+        return affinity.key
 
     def batch(self) -> BatchContext:
         """Collect writes in an ``async with`` block and commit them as one atomic command on exit."""
@@ -291,6 +310,7 @@ class RemoteMemory:
         self.readonly = self._grant.readonly
         self.path = str(welcome.get("path"))
         self._statistics = welcome.get("statistics")
+        self._stream_lanes = welcome.get("stream_lanes") is True
         self._channel = channel
         return channel
 

@@ -25,9 +25,10 @@ from ..errors import AccessDeniedError, CodecError, MemactorError
 from .budget import ByteBudget
 from .frames import FrameReader, Outbox
 from .guard import execute_as
-from .payloads import decode_query, encode_value
+from .payloads import decode_query_request, encode_value
 from .scope import FULL_ACCESS, authenticate, check_query, filter_result, visible_statistics
 from .sessions import Session, Sessions
+from .streams import StreamLanes
 from .wire import (
     HANDSHAKE_MAX_FRAME,
     HANDSHAKE_MAX_ITEMS,
@@ -113,6 +114,7 @@ class ServerConnection:
         self._handshake_scope = anyio.CancelScope()
         self._grant = FULL_ACCESS
         self._session: Session | None = None
+        self._streams = StreamLanes()
 
     def abandon_handshake(self) -> None:
         """Close the connection if it has not authenticated yet (the server needs its place)."""
@@ -195,6 +197,7 @@ class ServerConnection:
             "max_in_flight": self._limits.max_in_flight,
             "max_frame": self._limits.max_frame,
             "statistics": visible_statistics(grant, shared.memory.statistics()),
+            "stream_lanes": True,  # a Page may carry its stream's key (see `memactor.net.payloads`)
         }
 
     async def _refuse(self, exc: BaseException) -> None:
@@ -254,8 +257,11 @@ class ServerConnection:
             case MessageType.EXECUTE:
                 return await self._execute(message.payload)
             case MessageType.QUERY:
-                query = check_query(self._grant, decode_query(message.payload))
-                return filter_result(self._grant, query, await self._shared.memory.query(query))
+                query, stream = decode_query_request(message.payload)
+                query = check_query(self._grant, query)
+                with self._streams.reading(stream):  # this request's task only: its context is its own
+                    result = await self._shared.memory.query(query)
+                return filter_result(self._grant, query, result)
             case MessageType.STATS:
                 return visible_statistics(self._grant, self._shared.memory.statistics())
         raise CodecError(f"a client may not send {message.type.name}")

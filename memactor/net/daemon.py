@@ -6,6 +6,11 @@ on in a process of its own; if the server cannot start, the command exits with t
 `ALREADY_SERVED` (3) means another process already writes the file, which a client starting servers on
 demand (`memactor.net.autostart`) reads as "lost the election", not as a failure.
 
+The memory may also be named by the environment variable ``MEMACTOR_DATABASE`` instead of the command line,
+where every local user can read it (``ps``): a ``postgresql://`` URL with a password goes there (servers
+started on demand get theirs that way). The server removes it from its environment once read, so nothing it
+starts inherits it.
+
 The file is opened before the socket is bound, so a second ``serve`` of the same file stops at the
 writer lock (`AlreadyOpenError`) without touching the first one's socket. On a signal the server stops
 accepting and reading, answers the requests in flight, and the `Memory` handle then commits everything
@@ -27,17 +32,21 @@ from typing import Any
 import anyio
 
 from ..actor.memory import Durability, Memory
+from ..engine import redacted
+from ..engines import POSTGRES_SCHEMES
 from ..errors import AlreadyOpenError, InvalidInputError, MemactorError
 from .connection import Limits
 from .scope import Token
 from .server import Server
 
-__all__ = ["ALREADY_SERVED", "TOKENS_ENV", "read_tokens", "run", "serve_command"]
+__all__ = ["ALREADY_SERVED", "DATABASE_ENV", "TOKENS_ENV", "read_tokens", "run", "serve_command"]
 
 log = logging.getLogger("memactor.net.server")
 
 
 TOKENS_ENV = "MEMACTOR_TOKENS"
+# Where ``memactor serve`` finds its memory file or database URL when the command line names none.
+DATABASE_ENV = "MEMACTOR_DATABASE"
 
 # Exit status of a ``serve`` that found its file already open for writing by another process.
 ALREADY_SERVED = 3
@@ -191,6 +200,19 @@ def _raise_fd_limit() -> None:
 def serve_command(args: object) -> int:
     """Run ``memactor serve`` from parsed command-line arguments; returns the exit status."""
     options = vars(args)
+    # Read (and removed) before a detached server forks, so neither process passes it on.
+    from_environment = os.environ.pop(DATABASE_ENV, "")
+    named = options.get("path")
+    options["path"] = named or from_environment
+    if not options["path"]:
+        print(f"memactor serve: name the memory file or database URL, or set {DATABASE_ENV}", file=sys.stderr)
+        return 2
+    if named and named.startswith(POSTGRES_SCHEMES) and redacted(named) != named:
+        print(
+            "memactor serve: warning: the database URL's password is visible to every local user in ps; set "
+            f"{DATABASE_ENV} to the URL instead, or keep the password in PGPASSWORD or ~/.pgpass",
+            file=sys.stderr,
+        )
     if options.get("detach"):
         return _detached(lambda ready: _serve(options, ready))
     return _serve(options, lambda url: None)
@@ -219,11 +241,20 @@ def _detached(serve: Callable[[Callable[[str], object]], int]) -> int:
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
 
 
+def _default_listen(path: str) -> str:
+    if path.startswith(POSTGRES_SCHEMES):
+        raise InvalidInputError(
+            "a database URL has no file to put the socket beside: give --listen unix:///path/to.sock (or "
+            "tcp://127.0.0.1:PORT with a token)"
+        )
+    return f"unix://{Path(path).resolve()}.sock"
+
+
 def _serve(options: dict[str, Any], ready: Callable[[str], object]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     _raise_fd_limit()
-    listen = options["listen"] or f"unix://{Path(options['path']).resolve()}.sock"
     try:
+        listen = options["listen"] or _default_listen(options["path"])
         if options["token"]:
             print(
                 "memactor serve: warning: --token shows its secret to every local user (ps); use --token-file "

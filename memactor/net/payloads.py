@@ -1,7 +1,10 @@
 """What crosses the socket besides commands: queries, and the values that answer requests.
 
 Queries are arrays ``[tag, field, ...]`` with one stable integer tag per query type (never reused; add
-new ones at the end), filters and search weights as arrays of their fields in dataclass order.
+new ones at the end), filters and search weights as arrays of their fields in dataclass order. A `Page`
+may carry one more element after its fields: the key of the stream it belongs to, so that the server reads
+every page of one stream on one read lane (see `memactor.net.streams`). Clients send it only to a server
+whose ``WELCOME`` says ``"stream_lanes": true``; a query without it is served as before.
 Results are msgpack values in which records, hits and statistics are extension types, so a reply is
 self-describing: ids, counts and booleans stay native, and the client rebuilds the same frozen values
 `memactor.open()` returns.
@@ -23,7 +26,10 @@ from ..model.records import Episode, Fact, Hit, Record, Skill
 from ..model.stats import Statistics
 from ..model.validate import check_float
 
-__all__ = ["decode_query", "decode_value", "encode_query", "encode_value"]
+__all__ = ["MAX_STREAM_KEY", "decode_query", "decode_query_request", "decode_value", "encode_query", "encode_value"]
+
+# Stream keys are msgpack's non-negative int64 range, as request ids are.
+MAX_STREAM_KEY = 2**63 - 1
 
 _QUERY_TAGS: dict[type[Any], int] = {
     Get: 1,
@@ -36,6 +42,7 @@ _QUERY_TAGS: dict[type[Any], int] = {
     ListNamespaces: 8,
 }
 _QUERY_TYPES = {tag: cls for cls, tag in _QUERY_TAGS.items()}
+_PAGE_WIRE_LENGTH = 1 + len(dataclasses.fields(Page))
 _RECORD_TAGS: dict[type[Any], int] = {Episode: 1, Fact: 2, Skill: 3}
 _RECORD_TYPES = {tag: cls for cls, tag in _RECORD_TAGS.items()}
 _RECORD_FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in _RECORD_TAGS}
@@ -46,10 +53,31 @@ def _fields(value: Any) -> list[Any]:
     return [getattr(value, f.name) for f in dataclasses.fields(value)]
 
 
-def encode_query(query: Query) -> list[Any]:
-    """The wire form of ``query``: ``[tag, field, ...]``, filters and weights as arrays of fields."""
+def encode_query(query: Query, stream: int | None = None) -> list[Any]:
+    """The wire form of ``query``: ``[tag, field, ...]``, filters and weights as arrays of fields.
+
+    Args:
+        query: The query.
+        stream: For a `Page`, the key of its stream, sent after its fields (None: no key).
+    """
     fields = [_fields(value) if isinstance(value, (Filters, SearchWeights)) else value for value in _fields(query)]
-    return [_QUERY_TAGS[type(query)], *fields]
+    key = [stream] if stream is not None and isinstance(query, Page) else []
+    return [_QUERY_TAGS[type(query)], *fields, *key]
+
+
+def decode_query_request(wire: Any) -> tuple[Query, int | None]:
+    """Rebuild a ``QUERY`` payload: the query, validated, and its stream key (None when it has none).
+
+    Raises:
+        CodecError: as `decode_query`, or a stream key that is not an integer within 1..2**63-1.
+    """
+    if isinstance(wire, tuple) and len(wire) == _PAGE_WIRE_LENGTH + 1 and wire[0] == _QUERY_TAGS[Page]:
+        key = wire[-1]
+        if type(key) is not int or not 0 < key <= MAX_STREAM_KEY:
+            shown = key if type(key) is int else type(key).__name__
+            raise CodecError(f"a Page's stream key must be an integer within 1..2**63-1, not {shown}")
+        return decode_query(wire[:-1]), key
+    return decode_query(wire), None
 
 
 def decode_query(wire: Any) -> Query:

@@ -18,6 +18,8 @@ pytestmark = pytest.mark.anyio
 
 
 def _serve_pids(url: str) -> list[int]:
+    # By the socket it listens on: the URL itself is not on a started server's command line.
+    listen = f"unix://{socket_path(url)}".encode()
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -25,7 +27,7 @@ def _serve_pids(url: str) -> list[int]:
                 args = (entry / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"serve" in args and url.encode() in args:
+            if b"serve" in args and listen in args:
                 pids.append(int(entry.name))
     return pids
 
