@@ -291,13 +291,30 @@ def test_json_config_parses(block: Block) -> None:
         _parse_mcp(parser, server["args"][1:], block.where)
 
 
+def _logical_lines(code: str) -> list[tuple[int, str]]:
+    """Shell lines with their backslash continuations joined, each with the number of its first line."""
+    lines: list[tuple[int, str]] = []
+    pending: tuple[int, str] | None = None
+    for number, line in enumerate(code.splitlines(), start=1):
+        start, text = pending if pending is not None else (number, "")
+        text += line
+        if line.endswith("\\"):
+            pending = (start, text[:-1] + " ")
+            continue
+        pending = None
+        lines.append((start, text))
+    if pending is not None:
+        lines.append(pending)
+    return lines
+
+
 def test_mcp_command_lines_parse() -> None:
     parser = _mcp_parser()
     seen = 0
     for block in ALL_BLOCKS:
         if RUN_LANGUAGES.get(block.language) != "shell":
             continue
-        for offset, line in enumerate(block.code.splitlines(), start=1):
+        for offset, line in _logical_lines(block.code):
             words = shlex.split(line, comments=True)
             for index, word in enumerate(words[:-1]):
                 if Path(word).name == "memactor" and words[index + 1] == "mcp":
