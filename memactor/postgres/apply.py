@@ -33,7 +33,7 @@ from ..model.commands import (
     single_adds,
 )
 from ..model.records import Record
-from .failures import breaks_batch, command_error, must_retry, storage_error
+from .failures import ConnectionDropped, breaks_batch, command_error, must_retry, storage_error
 from .locks import lock_rows
 from .mutations import add_records, apply_command
 from .vectors import store_vectors
@@ -59,6 +59,7 @@ def apply_batch(conn: Conn, frames: Sequence[bytes], trusted: Sequence[bool] = (
         rolled back, the rest of the batch unaffected).
 
     Raises:
+        ConnectionDropped: the server had dropped the connection before the group began (nothing of it sent).
         StorageError: the connection, the server or the transaction failed, or the group deadlocked with
             other writers `RETRIES` times running; nothing of the batch was committed.
     """
@@ -80,9 +81,9 @@ class _Deadlock(Exception):
 
 
 def _apply_all(conn: Conn, commands: Sequence[Command | CodecError]) -> list[object]:
+    _begin(conn)
     outcomes: list[object] = []
     try:
-        conn.execute("BEGIN")
         lock_rows(conn, commands)
         index = 0
         while index < len(commands):
@@ -113,6 +114,22 @@ def _apply_all(conn: Conn, commands: Sequence[Command | CodecError]) -> list[obj
         _roll_back(conn, exc)
         raise
     return outcomes
+
+
+def _begin(conn: Conn) -> None:
+    """Open the group's transaction.
+
+    Raises:
+        ConnectionDropped: the server had dropped the connection (it restarted, say): nothing of the group
+            reached it.
+        StorageError: PostgreSQL refused.
+    """
+    try:
+        conn.execute("BEGIN")
+    except psycopg.Error as exc:
+        if conn.closed or conn.broken:
+            raise ConnectionDropped(f"the server dropped the writer's connection: {exc}") from exc
+        raise storage_error(exc) from exc
 
 
 def _roll_back(conn: Conn, cause: BaseException | None) -> None:

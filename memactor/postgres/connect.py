@@ -10,6 +10,7 @@ that wrote through one fails loudly. May import `memactor.errors` and psycopg.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -18,11 +19,19 @@ from ..engine import redacted
 from ..errors import InvalidInputError, StorageError
 from .schema import migrate
 
-__all__ = ["SCHEMES", "connect_reader", "connect_writer", "is_postgres_url", "redacted"]
+__all__ = ["SCHEMES", "WriteConnection", "connect_reader", "connect_writer", "is_postgres_url", "redacted"]
 
 SCHEMES = ("postgresql://", "postgres://")
 # A batch waiting longer than this for another process's row locks fails rather than hangs (milliseconds).
 LOCK_TIMEOUT_MS = 30_000
+
+
+@dataclass(slots=True)
+class WriteConnection:
+    """The writer lane's connection, in a holder: the engine puts a new connection in place of one the server
+    dropped between two group commits (`memactor.postgres.engine.PostgresEngine.apply_batch`)."""
+
+    conn: psycopg.Connection[tuple[Any, ...]]
 
 
 def is_postgres_url(target: object) -> bool:

@@ -23,7 +23,8 @@ from ..errors import InvalidInputError, NotAMemoryError, StorageError
 from ..model.queries import Query
 from ..model.records import Record
 from . import apply, read
-from .connect import connect_reader, connect_writer, is_postgres_url, redacted
+from .connect import WriteConnection, connect_reader, connect_writer, is_postgres_url, redacted
+from .failures import ConnectionDropped
 from .replicas import CommitMark, ReadConnection, commit_lsn, read_target
 from .schema import TABLES, schema_version
 from .vectors import count_to_embed, read_embedder, records_to_embed
@@ -98,23 +99,28 @@ class PostgresEngine:
     def release(self) -> None:
         """Nothing to give back: PostgreSQL takes many writers."""
 
-    def close(self, conn: Conn | ReadConnection) -> None:
+    def close(self, conn: Conn | WriteConnection | ReadConnection) -> None:
         """Close a connection; a broken one is closed as well as it can be."""
         if isinstance(conn, ReadConnection):
             conn.close()
             return
+        if isinstance(conn, WriteConnection):
+            conn = conn.conn
         try:
             conn.close()
         except psycopg.Error:
             pass  # a broken connection's socket is freed either way
 
-    def connect_writer(self, *, reopen: bool = False) -> Conn:
+    def connect_writer(self, *, reopen: bool = False) -> WriteConnection:
         """Open the writer connection and migrate the schema.
 
         Raises:
             SchemaError: the database was written by a newer schema.
             StorageError: the server cannot be reached, refused, or (``reopen``) no longer holds the memory.
         """
+        return WriteConnection(self._open_writer(reopen=reopen))
+
+    def _open_writer(self, *, reopen: bool) -> Conn:
         try:
             if reopen:
                 probe = connect_reader(self._url)
@@ -127,26 +133,35 @@ class PostgresEngine:
         except psycopg.Error as exc:
             raise StorageError(f"could not open the writer connection to {self.target}: {exc}") from exc
 
-    def apply_batch(self, conn: Conn, frames: Sequence[bytes], trusted: Sequence[bool]) -> list[object]:
+    def apply_batch(self, writer: WriteConnection, frames: Sequence[bytes], trusted: Sequence[bool]) -> list[object]:
         """Apply one group commit; see `memactor.postgres.apply.apply_batch`.
 
-        With replicas, it then notes the primary's WAL position, before any caller hears of the commit.
+        If the server dropped the connection since the last group (it restarted, a failover, an idle timeout),
+        nothing of this group reached it: it runs once more on a new connection, so its callers do not fail
+        for a connection they never used. With replicas, it then notes the primary's WAL position, before any
+        caller hears of the commit.
         """
-        outcomes = apply.apply_batch(conn, frames, trusted)
+        try:
+            outcomes = apply.apply_batch(writer.conn, frames, trusted)
+        except ConnectionDropped:
+            self.close(writer.conn)
+            writer.conn = self._open_writer(reopen=True)
+            outcomes = apply.apply_batch(writer.conn, frames, trusted)
         if self._replicas:
             try:
-                self._mark.lsn = commit_lsn(conn)
+                self._mark.lsn = commit_lsn(writer.conn)
             except psycopg.Error as exc:
                 # Committed, but the position is unknown: a replica could serve a read that misses it.
                 raise StorageError(f"the group committed but its WAL position could not be read: {exc}") from exc
         return outcomes
 
-    def check_writer(self, conn: Conn) -> None:
+    def check_writer(self, writer: WriteConnection) -> None:
         """End a transaction a failed batch left open.
 
         Raises:
             StorageError: the connection is broken or closed.
         """
+        conn = writer.conn
         if conn.closed or conn.broken:
             raise StorageError(f"the writer connection to {self.target} is broken")
         try:
@@ -160,7 +175,7 @@ class PostgresEngine:
         """0: PostgreSQL reclaims its own WAL."""
         return 0
 
-    def maintain(self, conn: Conn, *, final: bool) -> bool:
+    def maintain(self, conn: WriteConnection, *, final: bool) -> bool:
         """Nothing to do: PostgreSQL checkpoints and vacuums by itself."""
         return True
 

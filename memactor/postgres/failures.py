@@ -5,7 +5,8 @@ PostgreSQL cannot store, a deadlock with another process) aborts only that savep
 which typed error it becomes. A deadlock or serialization failure is not the command's fault: `must_retry`
 tells the applier to roll the savepoint back and run the command again. Only a failure of the connection or
 the server (`breaks_batch`) ends the batch: the writer fails every command of it with `StorageError` and
-reconnects. May import `memactor.errors` and psycopg.
+reconnects; unless the server had dropped the connection before the batch began (`ConnectionDropped`), which
+the engine answers by running the batch once more on a new connection. May import `memactor.errors` and psycopg.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import psycopg
 
 from ..errors import CommandError, ConflictError, InvalidInputError, MemactorError, StorageError, StorageFullError
 
-__all__ = ["breaks_batch", "command_error", "must_retry", "storage_error"]
+__all__ = ["ConnectionDropped", "breaks_batch", "command_error", "must_retry", "storage_error"]
 
 # SQLSTATE classes and codes that are one command's failure although psycopg files them as operational:
 # 54 "program limit exceeded" (a text too long for a tsvector, a row too big), 22 data exceptions.
@@ -66,3 +67,8 @@ def command_error(exc: Exception, what: str) -> MemactorError:
         f"{what} could not be applied ({type(exc).__name__}: {exc}); it was rolled back and the other"
         " commands of its group commit were not affected"
     )
+
+
+class ConnectionDropped(StorageError):
+    """The writer's connection was dropped by the server before a group's first statement (``BEGIN``) went
+    through, so nothing of the group reached it: the group may run again, whole, on a new connection."""

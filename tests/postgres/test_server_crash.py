@@ -30,7 +30,7 @@ import anyio
 import pytest
 
 import memactor
-from memactor import Fact, errors
+from memactor import Fact
 from tests.postgres.cluster import Cluster, own_cluster
 from tests.postgres.crashcheck import check_database
 
@@ -282,7 +282,7 @@ def test_server_crash_loses_nothing_acknowledged_and_the_handle_recovers(cluster
 
 
 @pytest.mark.anyio
-async def test_an_idle_handle_reads_at_once_and_writes_again_after_a_server_restart(cluster: Cluster) -> None:
+async def test_an_idle_handle_reads_and_writes_at_once_after_a_server_restart(cluster: Cluster) -> None:
     # The server crashes and comes back while the handle is idle: its connections are dead, unbeknown to it.
     async with memactor.open(cluster.url) as mem:
         before = Fact(content="before the crash")
@@ -291,11 +291,19 @@ async def test_an_idle_handle_reads_at_once_and_writes_again_after_a_server_rest
         await anyio.to_thread.run_sync(cluster.restart)
         # A read changed nothing: one that finds its connection dropped runs again on a new one.
         assert (await mem.facts.get(before.id)).content == "before the crash"
-        after = Fact(content="after the restart")
-        try:
-            await mem.facts.add(after)
-        except errors.StorageError:
-            # The group commit that found the writer's connection dropped failed whole; the writer reopened
-            # it, and an add is safe to retry (its id is the caller's).
-            await mem.facts.add(after)
-        assert (await mem.facts.get(after.id)).content == "after the restart"
+        # Nothing of the first group reached the dropped connection: it runs again on a new one, and the
+        # caller never hears of the restart. Several at once, from several agents, and a batch among them.
+        singles = [Fact(content=f"after the restart {i}") for i in range(8)]
+        pair = [Fact(content="batched after the restart"), Fact(content="its neighbour")]
+
+        async def batch() -> None:
+            async with mem.batch() as b:
+                for fact in pair:
+                    b.facts.add(fact)
+
+        async with anyio.create_task_group() as tg:
+            for fact in singles:
+                tg.start_soon(mem.facts.add, fact)
+            tg.start_soon(batch)
+        for fact in singles + pair:
+            assert (await mem.facts.get(fact.id)).content == fact.content
