@@ -26,7 +26,7 @@ from ..engines import POSTGRES_SCHEMES
 from ..errors import InvalidInputError, MemactorError
 from ..net.autostart import connect_or_start
 from ..net.client import RemoteMemory, connect
-from ..net.daemon import read_tokens
+from ..net.daemon import DATABASE_ENV, read_tokens
 from .auth import GrantVerifier
 from .reference import build_reference_server
 from .tools import build_server
@@ -46,7 +46,11 @@ def default_path() -> Path:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``memactor mcp``."""
     parser.add_argument(
-        "path", nargs="?", default=None, help=f"the memory file, or a postgresql:// URL (default: {default_path()})"
+        "path",
+        nargs="?",
+        default=None,
+        help=f"the memory file, or a postgresql:// URL (default: ${DATABASE_ENV}, where a URL's password stays"
+        f" out of ps, else {default_path()})",
     )
     parser.add_argument("--url", default=None, help="use a running `memactor serve` at this URL instead of a file")
     parser.add_argument("--http", default=None, metavar="HOST:PORT", help="serve streamable HTTP at /mcp, not stdio")
@@ -87,10 +91,12 @@ async def _open_handle(args: argparse.Namespace, embedder: Embedder | None = Non
             yield remote
         return
     path: str | Path
-    if args.path is not None and args.path.startswith(POSTGRES_SCHEMES):
-        path = args.path  # a PostgreSQL database: its server is started the same way, keyed by the URL
+    # From the environment, a database URL's password stays out of this process's command line (`ps`).
+    named = args.path if args.path is not None else os.environ.get(DATABASE_ENV) or None
+    if named is not None and named.startswith(POSTGRES_SCHEMES):
+        path = named  # a PostgreSQL database: its server is started the same way, keyed by the URL
     else:
-        path = Path(args.path) if args.path is not None else default_path()
+        path = Path(named) if named is not None else default_path()
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     # Never the file itself: every MCP client of a machine has a process of its own, and they share the
     # file's one `memactor serve` (started on demand, leaving once idle) so that there is one writer. Reads go

@@ -50,17 +50,21 @@ async def test_connect_or_start_serves_the_database_the_url_names(
     assert socket_path(pg_url) == socket_path(pg_url) != socket_path(pg_url + "x")
 
 
+@pytest.mark.parametrize("named_in", ["argument", "environment"])
 async def test_memactor_mcp_on_a_url_records_and_recalls_in_the_database(
-    pg_url: str, place: Path, monkeypatch: pytest.MonkeyPatch
+    pg_url: str, place: Path, monkeypatch: pytest.MonkeyPatch, named_in: str
 ) -> None:
     pytest.importorskip("mcp")  # the `mcp` extra, which CI installs
     from mcp import Client, StdioServerParameters
 
     checkout = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(checkout)}
-    server = StdioServerParameters(
-        command=sys.executable, args=["-m", "memactor", "mcp", pg_url], env=env, cwd=str(place)
-    )
+    args = ["-m", "memactor", "mcp"]
+    if named_in == "argument":
+        args.append(pg_url)
+    else:
+        env["MEMACTOR_DATABASE"] = pg_url  # an MCP client's "env": the URL's password stays out of ps
+    server = StdioServerParameters(command=sys.executable, args=args, env=env, cwd=str(place))
     try:
         async with Client(server, read_timeout_seconds=60) as client:
             written = await client.call_tool("record_episode", {"task": "over MCP on PostgreSQL", "outcome": "ok"})
