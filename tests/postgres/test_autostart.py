@@ -13,23 +13,9 @@ import pytest
 import memactor
 from memactor import Fact
 from memactor.net.autostart import connect_or_start, socket_path
+from tests.serveprocs import started_server_pids
 
 pytestmark = pytest.mark.anyio
-
-
-def _serve_pids(url: str) -> list[int]:
-    # By the socket it listens on: the URL itself is not on a started server's command line.
-    listen = f"unix://{socket_path(url)}".encode()
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                args = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"serve" in args and listen in args:
-                pids.append(int(entry.name))
-    return pids
 
 
 async def test_connect_or_start_serves_the_database_the_url_names(
@@ -42,9 +28,9 @@ async def test_connect_or_start_serves_the_database_the_url_names(
             assert (await second.facts.get(fid)).content == "written through the started server"
         async with memactor.open(pg_url) as direct:  # in the database itself, not in a file beside us
             assert (await direct.facts.get(fid)).content == "written through the started server"
-        assert len(_serve_pids(pg_url)) == 1  # both clients found one server
+        assert len(started_server_pids(pg_url)) == 1  # both clients found one server
     finally:
-        for pid in _serve_pids(pg_url):
+        for pid in started_server_pids(pg_url):
             os.kill(pid, signal.SIGKILL)
     assert sorted(path.name for path in place.iterdir()) == ["run"]  # nothing made from the URL's text
     assert socket_path(pg_url) == socket_path(pg_url) != socket_path(pg_url + "x")
@@ -75,6 +61,6 @@ async def test_memactor_mcp_on_a_url_records_and_recalls_in_the_database(
         async with memactor.open(pg_url) as direct:
             assert [hit.record.task for hit in await direct.episodes.search("PostgreSQL")] == ["over MCP on PostgreSQL"]
     finally:
-        for pid in _serve_pids(pg_url):
+        for pid in started_server_pids(pg_url):
             os.kill(pid, signal.SIGKILL)
     assert sorted(path.name for path in place.iterdir()) == ["run"]

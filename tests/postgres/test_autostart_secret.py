@@ -14,6 +14,7 @@ import pytest
 
 from memactor import Fact
 from memactor.net.autostart import connect_or_start, socket_path
+from tests.serveprocs import serve_pids, started_server_pids
 
 pytestmark = pytest.mark.anyio
 
@@ -27,25 +28,6 @@ def _with_password(url: str) -> str:
     return f"{scheme}://{user}:{PASSWORD}@{host}"
 
 
-def _serve_pids(url: str) -> list[int]:
-    """The ``memactor serve`` processes listening on the socket of ``url``."""
-    return _pids_listening(f"unix://{socket_path(url)}")
-
-
-def _pids_listening(listen: str) -> list[int]:
-    """The ``memactor serve`` processes whose command line names ``listen``."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                args = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"serve" in args and listen.encode() in args:
-                pids.append(int(entry.name))
-    return pids
-
-
 async def test_a_started_server_has_no_password_on_its_command_line(pg_url: str, place: Path) -> None:
     url = _with_password(pg_url)
     with psycopg.connect(url) as conn:  # the test server trusts loopback: the password is taken and ignored
@@ -54,14 +36,14 @@ async def test_a_started_server_has_no_password_on_its_command_line(pg_url: str,
         async with await connect_or_start(url) as mem:
             fid = await mem.facts.add(Fact("served from a URL with a password"))
             assert (await mem.facts.get(fid)).content == "served from a URL with a password"
-        pids = _serve_pids(url)
+        pids = started_server_pids(url)
         assert len(pids) == 1, pids
         cmdline = Path(f"/proc/{pids[0]}/cmdline").read_bytes()
         assert PASSWORD.encode() not in cmdline, cmdline.split(b"\0")
         log = socket_path(url).with_suffix(".log").read_text()
         assert "serving" in log and PASSWORD not in log, log
     finally:
-        for pid in _serve_pids(url):
+        for pid in started_server_pids(url):
             os.kill(pid, signal.SIGKILL)
 
 
@@ -78,5 +60,5 @@ def test_serve_named_on_the_command_line_warns_that_ps_shows_the_password(pg_url
         assert "password is visible to every local user in ps" in warning
         assert "MEMACTOR_DATABASE" in warning and "serving" in warning and PASSWORD not in warning, warning
     finally:
-        for pid in _pids_listening(listen):
+        for pid in serve_pids(listen):
             os.kill(pid, signal.SIGKILL)

@@ -11,19 +11,7 @@ from pathlib import Path
 
 import memactor
 from memactor import Fact
-
-
-def _pids_listening(listen: str) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                args = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"serve" in args and listen.encode() in args:
-                pids.append(int(entry.name))
-    return pids
+from tests.serveprocs import serve_pids
 
 
 def test_serve_reads_the_file_from_the_environment(place: Path) -> None:
@@ -41,14 +29,14 @@ def test_serve_reads_the_file_from_the_environment(place: Path) -> None:
                 timeout=60,
             )
         assert started.returncode == 0, log.read_text()
-        (pid,) = _pids_listening(listen)
+        (pid,) = serve_pids(listen)
         assert os.fsencode(database) not in Path(f"/proc/{pid}/cmdline").read_bytes()
         with memactor.connect_sync(listen) as mem:
             fid = mem.facts.add(Fact("served from the file the environment names"))
         with memactor.open_sync(database, readonly=True) as direct:
             assert direct.facts.get(fid).content == "served from the file the environment names"
     finally:
-        for pid in _pids_listening(listen):
+        for pid in serve_pids(listen):
             os.kill(pid, signal.SIGTERM)
 
 
