@@ -48,7 +48,7 @@ LAYERS: list[set[str]] = [
     {"model.vrank"},
     {"embed.adapters", "embed.coalesce", "embed.openai_compat"},
     {"embed.spec", "engine"},
-    {"postgres.rows"},
+    {"postgres.rows", "postgres.pgvec"},
     {
         "sqlite.itemschema",
         "sqlite.fts",
