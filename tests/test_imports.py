@@ -73,6 +73,7 @@ LAYERS: list[set[str]] = [
         "postgres.where",
         "postgres.textquery",
     },
+    {"postgres.vsql"},
     {"postgres.itemread", "postgres.vsearch"},
     {"sqlite.itemread", "sqlite.vectors", "sqlite.vsearch", "sqlite.filecheck", "postgres.apply", "postgres.read"},
     {"sqlite.vswitch"},
