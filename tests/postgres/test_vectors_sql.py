@@ -23,6 +23,13 @@ from memactor.postgres.vsearch import _Log
 from tests.postgres.server import PgServer
 from tests.postgres.vectorsql import pg_orphan_vectors, pg_vector_rows
 
+
+@pytest.fixture
+def pg_url(pg_both_url: str) -> str:
+    # Every test here runs on both vector paths: pgvector's and the readers' own (see tests/postgres/conftest.py).
+    return pg_both_url
+
+
 WRITERS = 6
 VECTORS_EACH = 40
 DIM = 8
@@ -126,7 +133,13 @@ async def test_vectors_are_float32_bytes_stored_and_removed_with_their_records(p
 @pytest.fixture
 def replica_url(pg_server: PgServer, pg_url: str) -> Iterator[str]:
     assert pg_server.replica_url is not None, "the server has no replica: start it with .ci/postgres"
-    yield pg_url.replace(pg_server.url, pg_server.replica_url, 1)
+    if pg_server.plain_url is not None and pg_url.startswith(pg_server.plain_url):
+        assert pg_server.plain_replica_url is not None, (
+            "no replica URL for memactor_plain: set MEMACTOR_PG_PLAIN_REPLICA_URL"
+        )
+        yield pg_url.replace(pg_server.plain_url, pg_server.plain_replica_url, 1)
+    else:
+        yield pg_url.replace(pg_server.url, pg_server.replica_url, 1)
 
 
 @pytest.mark.anyio
