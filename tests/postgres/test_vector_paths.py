@@ -33,17 +33,27 @@ FILTERS: tuple[dict[str, Any], ...] = (
     {"min_confidence": 0.6},
     {"namespace": "ns0", "tags": ["b", "c"]},
     {"namespace": "nowhere"},
+    {"namespace": "ns1", "agent_id": "agent2"},  # only the record with the zero vector
 )
 
 
 def _vectors(texts: Sequence[str]) -> Any:
-    # A fixed vector per text (seeded by it): the same on both memories, and no two alike.
-    return np.stack([np.random.default_rng(zlib.crc32(t.encode())).standard_normal(DIM) for t in texts])
+    # A fixed vector per text (seeded by it): the same on both memories, and no two alike; but one text gets
+    # the zero vector, which has no cosine distance on the server (NaN) and a dot product of 0 on the client.
+    return np.stack(
+        [
+            np.zeros(DIM) if t == ZERO.content else np.random.default_rng(zlib.crc32(t.encode())).standard_normal(DIM)
+            for t in texts
+        ]
+    )
+
+
+ZERO = Fact("zero vector", id="zero", namespace="ns1", agent_id="agent2", tags=("a",), created_at=1_700_000_000.0)
 
 
 def _facts() -> list[Fact]:
     rng = np.random.default_rng(11)
-    facts = []
+    facts = [ZERO]
     for i in range(150):
         words = " ".join(rng.choice(WORDS, size=3))
         facts.append(
@@ -60,8 +70,8 @@ def _facts() -> list[Fact]:
     return facts
 
 
-EXACT = _facts()[8]  # a query that is this record's text: its nearest vector is the record's own (namespace ns0)
-QUERIES = ("deploy rollback", "cache latency", EXACT.content, "timeout", "note 120: deploy cache")
+EXACT = _facts()[9]  # a query that is this record's text: its nearest vector is the record's own (namespace ns0)
+QUERIES = ("deploy rollback", "cache latency", EXACT.content, "timeout", "note 120: deploy cache", "zero vector")
 
 
 async def _answers(url: str) -> tuple[dict[tuple[str, str, int], list[tuple[str, float, float]]], int, int]:
@@ -97,3 +107,4 @@ async def test_pgvector_and_the_client_give_the_same_hits_in_the_same_order(
     in_ns1 = [h[0] for h in server[("vector", EXACT.content, 1)]]
     assert len(in_ns1) == 10 and EXACT.id not in in_ns1
     assert all(not hits for (_, _, f), hits in server.items() if FILTERS[f] == {"namespace": "nowhere"})
+    assert any(hit[0] == ZERO.id and hit[1] == 0.0 for hits in server.values() for hit in hits)
