@@ -107,6 +107,11 @@ def add_pgvector(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
     extension = register(conn)
     for table in ("vectors", "vector_stage"):
         conn.execute(f"ALTER TABLE {table} ADD COLUMN emb {extension.type}")
+        # A row holding both (2 x 1.5 kB at 384 values) passes PostgreSQL's 2 kB TOAST threshold, and the
+        # larger, emb, would be moved out of line: every search would then fetch each vector from the TOAST
+        # table. MAIN keeps emb in the row unless it cannot fit at all; vec, which searches here never read,
+        # goes out of line first, uncompressed (EXTERNAL: float noise does not compress, so trying is wasted).
+        conn.execute(f"ALTER TABLE {table} ALTER COLUMN emb SET STORAGE MAIN, ALTER COLUMN vec SET STORAGE EXTERNAL")
         # The vectors stored before this version, through the client (there is no server-side cast from bytea).
         rows = conn.execute(f"SELECT kind, rid, vec FROM {table}").fetchall()
         for start in range(0, len(rows), _BACKFILL_CHUNK):
