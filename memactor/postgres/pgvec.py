@@ -80,9 +80,12 @@ def pgvector(conn: Conn) -> PgVector | None:
     """The extension, with its dumper registered on ``conn``, if this memory's vectors have an ``emb``; else None."""
     if conn in _SEEN:
         return _SEEN[conn]
-    found = None
-    if vector_search(conn) == "pgvector":
-        found = register(conn)
+    row = conn.execute("SELECT value FROM memactor_meta WHERE key = 'vector_search'").fetchone()
+    if row is None:
+        # Not decided yet as this server sees it (a replica still replaying the migration, or a memory of an
+        # older schema that a newer memactor may migrate): ranked on the client this time, asked again next.
+        return None
+    found = register(conn) if row[0] == "pgvector" else None
     _SEEN[conn] = found
     return found
 
