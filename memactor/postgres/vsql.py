@@ -12,6 +12,9 @@ Used when the memory has pgvector's ``emb`` column (`memactor.postgres.pgvec`); 
 - hybrid search fuses the vector list with the text list by the same reciprocal rank fusion, with
   `memactor.model.vrank`'s constants, and blends with `memactor.model.ranking.blend`.
 
+There is no approximate (HNSW) index: maintained on every write, it made adds 16 times slower (10,000 vectors
+of 384 values), so every search here is an exact scan of the kind's vectors, growing with their number.
+
 Runs inside `memactor.postgres.vsearch.search_vectors`' read transaction (one snapshot), which also supplies
 the text candidates and the records. May import `memactor.errors`, `memactor.model` and psycopg.
 """
