@@ -12,7 +12,7 @@ from memactor import Fact
 from memactor.actor.reindex import switch
 from memactor.embed import HashEmbedder
 from memactor.embed.coalesce import Coalescer
-from memactor.postgres import schema
+from memactor.postgres import pgvec, schema
 from tests.postgres.vectorsql import pg_emb_mismatches, pg_vector_rows, pg_vector_search
 
 pytestmark = pytest.mark.anyio
@@ -64,3 +64,13 @@ def test_a_version_3_memory_with_vectors_gains_emb_filled_from_vec(pg_vector_url
         assert schema.schema_version(raw) == schema.SCHEMA_VERSION
     assert pg_vector_search(pg_vector_url) == ("pgvector", True)
     assert len(pg_vector_rows(pg_vector_url)) == 5 and pg_emb_mismatches(pg_vector_url) == 0
+
+
+def test_a_connection_that_finds_the_path_undecided_asks_again(pg_vector_url: str) -> None:
+    with psycopg.connect(pg_vector_url, autocommit=True) as conn:
+        schema.migrate(conn)
+        # What a replica still replaying the migration shows: no row yet. That is no answer to keep.
+        conn.execute("DELETE FROM memactor_meta WHERE key = 'vector_search'")
+        assert pgvec.pgvector(conn) is None
+        conn.execute("INSERT INTO memactor_meta VALUES ('vector_search', 'pgvector')")
+        assert pgvec.pgvector(conn) == pgvec.PgVector("public")
