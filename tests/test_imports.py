@@ -48,7 +48,7 @@ LAYERS: list[set[str]] = [
     {"model.vrank"},
     {"embed.adapters", "embed.coalesce", "embed.openai_compat"},
     {"embed.spec", "engine"},
-    {"postgres.rows"},
+    {"postgres.rows", "postgres.pgvec"},
     {
         "sqlite.itemschema",
         "sqlite.fts",
@@ -73,6 +73,7 @@ LAYERS: list[set[str]] = [
         "postgres.where",
         "postgres.textquery",
     },
+    {"postgres.vsql"},
     {"postgres.itemread", "postgres.vsearch"},
     {"sqlite.itemread", "sqlite.vectors", "sqlite.vsearch", "sqlite.filecheck", "postgres.apply", "postgres.read"},
     {"sqlite.vswitch"},

@@ -25,6 +25,7 @@ from ..model.records import Record
 from . import apply, read
 from .connect import WriteConnection, connect_reader, connect_writer, is_postgres_url, redacted
 from .failures import ConnectionDropped
+from .pgvec import vector_search
 from .replicas import CommitMark, ReadConnection, commit_lsn, read_target
 from .schema import TABLES, schema_version
 from .vectors import count_to_embed, read_embedder, records_to_embed
@@ -279,7 +280,8 @@ class PostgresEngine:
             conn.replica = connect_reader(conn.replica_url)
 
     def statistics(self, conn: ReadConnection) -> dict[str, int]:
-        """``schema_version``, ``size_bytes`` (the record tables with their indexes and TOAST), and with
+        """``schema_version``, ``size_bytes`` (the record tables with their indexes and TOAST), ``pgvector`` (1: the
+        server ranks vectors with pgvector; 0: each reader ranks them, without the extension), and with
         replicas ``replica_reads`` (reads a replica answered) and ``replica_fallbacks`` (reads the primary
         answered because the replica had not replayed this handle's last commit in time).
 
@@ -296,7 +298,13 @@ class PostgresEngine:
 def _sizes(conn: Conn) -> dict[str, int]:
     sizes = " + ".join(f"pg_total_relation_size('{table.name}')" for table in TABLES.values())
     row = conn.execute(f"SELECT {sizes}").fetchone()
-    return {"schema_version": schema_version(conn), "size_bytes": int(row[0]) if row else 0}
+    # pgvector: 1 when the server ranks this memory's vectors (pgvector), 0 when each reader does (no
+    # extension, or no privilege to create it when the memory was made). The figures are whole numbers.
+    return {
+        "schema_version": schema_version(conn),
+        "size_bytes": int(row[0]) if row else 0,
+        "pgvector": int(vector_search(conn) == "pgvector"),
+    }
 
 
 def _dropped(conn: Conn) -> bool:

@@ -7,7 +7,8 @@ order, as on SQLite, whatever the database's locale. Skill names are unique per 
 which holds across every process and machine that writes.
 
 Version 2 adds the item store's table (`memactor.postgres.itemschema`). Version 3 adds vectors
-(`memactor.postgres.vschema`).
+(`memactor.postgres.vschema`). Version 4 adds pgvector's column to them when the extension can be had
+(`memactor.postgres.pgvec`), and records in ``vector_search`` whether it could.
 
 ``memactor_meta`` holds the schema version (key ``schema_version``). `migrate` runs under a transaction-scoped
 advisory lock, so many processes opening the same database at once migrate it once, in order; a database
@@ -28,11 +29,11 @@ import psycopg
 
 from ..errors import SchemaError
 from .itemschema import create_items
-from .vschema import create_vectors
+from .vschema import add_pgvector, create_vectors
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "Table", "migrate", "schema_version"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 TEXT_CONFIG = "memactor_text"
 
 _COMMON_COLUMNS = """
@@ -132,11 +133,16 @@ def _version_3(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     create_vectors(conn, {kind: (table.name, table.text_columns) for kind, table in TABLES.items()})
 
 
+def _version_4(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    add_pgvector(conn)
+
+
 # Each step brings a database from the version before it to its own, inside `migrate`'s transaction.
 _STEPS: dict[int, Callable[[psycopg.Connection[tuple[object, ...]]], None]] = {
     1: _version_1,
     2: _version_2,
     3: _version_3,
+    4: _version_4,
 }
 
 

@@ -5,19 +5,22 @@ Plain sync SQL in the writer's transaction, as `memactor.sqlite.vectors` on a fi
 record, in the same transaction (so in the same group commit). Several writer processes may store vectors
 at once: each reads the embedder row ``FOR SHARE``, and a switch (`memactor.postgres.vswitch`) updates it, so
 no vector is checked against an embedder that a concurrent switch is replacing. Re-embedding
-(``memactor reindex``) reads the records to embed here too, on read connections.
+(``memactor reindex``) reads the records to embed here too, on read connections. With pgvector (schema
+version 4, `memactor.postgres.pgvec`), each statement that writes ``vec`` writes ``emb`` from the same bytes.
 May import `memactor.errors`, `memactor.model` and psycopg.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 
 from ..errors import EmbedderMismatchError, InvalidInputError
 from ..model.records import Record
+from .pgvec import Emb, pgvector
 from .rows import from_row, select_list
 from .schema import TABLES
 
@@ -98,11 +101,13 @@ def store_vectors(conn: Conn, records: Sequence[Record], vectors: Sequence[bytes
         # The last vector of an id wins (one statement may not change a row twice).
         latest = {r.id: v for r, v in zip(records, vectors, strict=True) if r.KIND == kind}
         _checked(conn, kind, list(latest), list(latest.values()))
+        emb, params = with_emb(conn, list(latest.values()))
         conn.execute(
-            f"INSERT INTO vectors (kind, rid, vec) SELECT %(kind)s, t.rid, u.vec"
-            f" FROM unnest(%(ids)s::text[], %(vecs)s::bytea[]) AS u(id, vec) JOIN {TABLES[kind].name} AS t"
-            " ON t.id = u.id ON CONFLICT (kind, rid) DO UPDATE SET vec = excluded.vec",
-            {"kind": kind, "ids": list(latest), "vecs": list(latest.values())},
+            f"INSERT INTO vectors (kind, rid, vec{emb.column}) SELECT %(kind)s, t.rid, u.vec{emb.select}"
+            f" FROM unnest(%(ids)s::text[], %(vecs)s::bytea[]{emb.array}) AS u(id, vec{emb.column})"
+            f" JOIN {TABLES[kind].name} AS t ON t.id = u.id"
+            f" ON CONFLICT (kind, rid) DO UPDATE SET vec = excluded.vec{emb.update}",
+            {"kind": kind, "ids": list(latest), "vecs": list(latest.values())} | params,
         )
 
 
@@ -123,17 +128,20 @@ def upsert_at(
 ) -> list[str]:
     """Upsert into ``table`` (``vectors`` or ``vector_stage``) the vectors of the records still at their version."""
     latest = {i: (n, v) for i, n, v in zip(ids, versions, vectors, strict=True)}
+    emb, params = with_emb(conn, [v for _, v in latest.values()])
     rows = conn.execute(
-        f"INSERT INTO {table} (kind, rid, vec) SELECT %(kind)s, t.rid, u.vec"
-        f" FROM unnest(%(ids)s::text[], %(versions)s::bigint[], %(vecs)s::bytea[]) AS u(id, version, vec)"
+        f"INSERT INTO {table} (kind, rid, vec{emb.column}) SELECT %(kind)s, t.rid, u.vec{emb.select}"
+        f" FROM unnest(%(ids)s::text[], %(versions)s::bigint[], %(vecs)s::bytea[]{emb.array})"
+        f" AS u(id, version, vec{emb.column})"
         f" JOIN {TABLES[kind].name} AS t ON t.id = u.id AND t.version = u.version"
-        " ON CONFLICT (kind, rid) DO UPDATE SET vec = excluded.vec RETURNING rid",
+        f" ON CONFLICT (kind, rid) DO UPDATE SET vec = excluded.vec{emb.update} RETURNING rid",
         {
             "kind": kind,
             "ids": list(latest),
             "versions": [n for n, _ in latest.values()],
             "vecs": [v for _, v in latest.values()],
-        },
+        }
+        | params,
     ).fetchall()
     if not rows:
         return []
@@ -144,6 +152,25 @@ def upsert_at(
         )
     }
     return [record_id for record_id in ids if record_id in stored]
+
+
+@dataclass(frozen=True, slots=True)
+class EmbSql:
+    """The pieces of a vector upsert that write ``emb`` as well (all empty when the memory has no ``emb``)."""
+
+    column: str = ""
+    select: str = ""
+    array: str = ""
+    update: str = ""
+
+
+def with_emb(conn: Conn, vectors: Sequence[bytes]) -> tuple[EmbSql, dict[str, object]]:
+    """The SQL pieces and parameters that keep ``emb`` equal to ``vec`` in an upsert of ``vectors``."""
+    extension = pgvector(conn)
+    if extension is None:
+        return EmbSql(), {}
+    sql = EmbSql(", emb", ", u.emb", f", %(embs)b::{extension.type}[]", ", emb = excluded.emb")
+    return sql, {"embs": [Emb(vector) for vector in vectors]}
 
 
 def records_to_embed(conn: Conn, kind: str, after: str, limit: int, *, every: bool = False) -> list[Record]:

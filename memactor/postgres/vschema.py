@@ -16,7 +16,12 @@ vectors are stored as plain float32 bytes and searched exactly in numpy on the r
 - row triggers on the record tables drop a record's vector (live and staged) when it is deleted or one of
   its text columns is updated, as SQLite's do.
 
-The embedder's name and dimension are rows of ``memactor_meta``. May import psycopg.
+The embedder's name and dimension are rows of ``memactor_meta``.
+
+Schema version 4 (`add_pgvector`) gives ``vectors`` and ``vector_stage`` a pgvector column, ``emb``, when the
+extension exists or can be created (`memactor.postgres.pgvec`), filled from ``vec`` for the vectors already
+stored. Its type has no dimension: a switch to an embedder of another dimension replaces every vector in one
+transaction, and the index that needs one is made per dimension (`memactor.postgres.vsql`). May import psycopg.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from typing import Any
 
 import psycopg
 
-__all__ = ["create_vectors"]
+from .pgvec import Emb, enable_pgvector, register
+
+__all__ = ["add_pgvector", "create_vectors"]
 
 _LOG_FUNCTION = """
 CREATE FUNCTION memactor_vector_log() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -87,3 +94,32 @@ def create_vectors(conn: psycopg.Connection[tuple[Any, ...]], tables: dict[str, 
             f"CREATE TRIGGER {name}_vec_au AFTER UPDATE OF {', '.join(text_columns)} ON {name} FOR EACH ROW"
             f" EXECUTE FUNCTION memactor_drop_vector('{kind}')"
         )
+
+
+_BACKFILL_CHUNK = 2048
+
+
+def add_pgvector(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+    """Add ``emb`` and fill it when pgvector can be had, and record the path taken, inside `migrate`'s transaction."""
+    if not enable_pgvector(conn):
+        conn.execute("INSERT INTO memactor_meta (key, value) VALUES ('vector_search', 'client')")
+        return
+    extension = register(conn)
+    for table in ("vectors", "vector_stage"):
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN emb {extension.type}")
+        # A row holding both (2 x 1.5 kB at 384 values) passes PostgreSQL's 2 kB TOAST threshold, and the
+        # larger, emb, would be moved out of line: every search would then fetch each vector from the TOAST
+        # table. MAIN keeps emb in the row unless it cannot fit at all; vec, which searches here never read,
+        # goes out of line first, uncompressed (EXTERNAL: float noise does not compress, so trying is wasted).
+        conn.execute(f"ALTER TABLE {table} ALTER COLUMN emb SET STORAGE MAIN, ALTER COLUMN vec SET STORAGE EXTERNAL")
+        # The vectors stored before this version, through the client (there is no server-side cast from bytea).
+        rows = conn.execute(f"SELECT kind, rid, vec FROM {table}").fetchall()
+        for start in range(0, len(rows), _BACKFILL_CHUNK):
+            chunk = rows[start : start + _BACKFILL_CHUNK]
+            conn.execute(
+                f"UPDATE {table} AS v SET emb = u.emb FROM unnest(%s::text[], %s::bigint[], %b::{extension.type}[])"
+                " AS u(kind, rid, emb) WHERE v.kind = u.kind AND v.rid = u.rid",
+                ([r[0] for r in chunk], [r[1] for r in chunk], [Emb(r[2]) for r in chunk]),
+            )
+        conn.execute(f"ALTER TABLE {table} ALTER COLUMN emb SET NOT NULL")
+    conn.execute("INSERT INTO memactor_meta (key, value) VALUES ('vector_search', 'pgvector')")

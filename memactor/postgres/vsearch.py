@@ -1,4 +1,7 @@
-"""Vector and hybrid search on PostgreSQL without pgvector: exact cosine in numpy over a cached matrix.
+"""Vector and hybrid search on PostgreSQL: by the server with pgvector, else exact cosine in numpy on a cached matrix.
+
+A memory with pgvector's column (`memactor.postgres.pgvec`) is ranked in SQL (`memactor.postgres.vsql`): its
+readers keep no matrix. Without it:
 
 Each read connection (the primary's, a replica's) keeps one `memactor.model.vcache.VectorCache` per record
 kind, caught up from ``vector_log`` (`memactor.postgres.vschema`): a search reads only the log's entries
@@ -20,9 +23,11 @@ from ..model.queries import Search
 from ..model.records import Hit, Record
 from ..model.vcache import VectorCache
 from ..model.vrank import rank_vectors
+from .pgvec import pgvector
 from .rows import from_row, select_list
 from .schema import TABLES
 from .textquery import text_query
+from .vsql import rank_in_sql
 from .where import where
 
 __all__ = ["search_vectors"]
@@ -79,6 +84,16 @@ def search_vectors(conn: Conn, query: Search, candidates: int) -> list[Hit]:
 
 
 def _search(conn: Conn, query: Search, candidates: int) -> list[Hit]:
+    extension = pgvector(conn)
+    if extension is not None:
+        return rank_in_sql(
+            conn,
+            extension,
+            query,
+            candidates,
+            lambda: _text_candidates(conn, query, candidates),
+            lambda rids: _records(conn, query.kind, rids),
+        )
     table = TABLES[query.kind].name
     condition, params = where(query.filters)
     cache = _CACHES.setdefault(conn, {}).setdefault(query.kind, VectorCache(query.kind))

@@ -18,6 +18,7 @@ import psycopg
 
 from ..errors import InvalidInputError
 from ..model.records import Record
+from .pgvec import pgvector
 from .rows import from_row, select_list
 from .schema import TABLES
 from .vectors import read_embedder, upsert_at
@@ -98,9 +99,11 @@ def swap_embedder(conn: Conn, name: str, dim: int) -> int:
         "DELETE FROM vectors WHERE NOT EXISTS"
         " (SELECT 1 FROM vector_stage AS s WHERE s.kind = vectors.kind AND s.rid = vectors.rid)"
     )
+    # With pgvector, ``emb`` moves with ``vec``: the staged one was written with it.
+    emb = ", emb" if pgvector(conn) is not None else ""
     conn.execute(
-        "INSERT INTO vectors (kind, rid, vec) SELECT kind, rid, vec FROM vector_stage"
-        " ON CONFLICT (kind, rid) DO UPDATE SET vec = excluded.vec"
+        f"INSERT INTO vectors (kind, rid, vec{emb}) SELECT kind, rid, vec{emb} FROM vector_stage"
+        f" ON CONFLICT (kind, rid) DO UPDATE SET vec = excluded.vec{', emb = excluded.emb' if emb else ''}"
     )
     conn.execute("DELETE FROM vector_stage")
     conn.execute("DELETE FROM memactor_meta WHERE key IN ('stage_name', 'stage_dim')")

@@ -30,6 +30,9 @@ class PgServer:
 
     url: str
     replica_url: str | None
+    # A database of the same cluster where pgvector is never created (`.ci/postgres`: MEMACTOR_PG_PLAIN_URL).
+    plain_url: str | None = None
+    plain_replica_url: str | None = None
 
 
 def _read_env(path: Path) -> dict[str, str]:
@@ -44,7 +47,12 @@ def pg_server_from_env_or_script() -> Iterator[PgServer]:
     """Yield the server CI started, or start one with `.ci/postgres` and stop it afterwards."""
     url = os.environ.get("MEMACTOR_PG_URL")
     if url:
-        yield PgServer(url, os.environ.get("MEMACTOR_PG_REPLICA_URL") or None)
+        yield PgServer(
+            url,
+            os.environ.get("MEMACTOR_PG_REPLICA_URL") or None,
+            os.environ.get("MEMACTOR_PG_PLAIN_URL") or None,
+            os.environ.get("MEMACTOR_PG_PLAIN_REPLICA_URL") or None,
+        )
         return
     with tempfile.TemporaryDirectory(prefix="memactor-pgenv-") as scratch:
         env_file = Path(scratch) / "env"
@@ -57,7 +65,12 @@ def pg_server_from_env_or_script() -> Iterator[PgServer]:
             )
         values = _read_env(env_file)
         try:
-            yield PgServer(values["MEMACTOR_PG_URL"], values["MEMACTOR_PG_REPLICA_URL"])
+            yield PgServer(
+                values["MEMACTOR_PG_URL"],
+                values["MEMACTOR_PG_REPLICA_URL"],
+                values["MEMACTOR_PG_PLAIN_URL"],
+                values["MEMACTOR_PG_PLAIN_REPLICA_URL"],
+            )
         finally:
             subprocess.run(["bash", str(SCRIPT), "stop", values["MEMACTOR_PG_DIR"]], check=False)
 

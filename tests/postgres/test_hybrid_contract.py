@@ -10,6 +10,13 @@ import pytest
 
 from tests.test_hybrid_recall import recall_at_10
 
+
+@pytest.fixture
+def pg_url(pg_both_url: str) -> str:
+    # Every test here runs on both vector paths: pgvector's and the readers' own (see tests/postgres/conftest.py).
+    return pg_both_url
+
+
 pytestmark = pytest.mark.anyio
 
 

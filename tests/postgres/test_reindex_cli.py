@@ -16,6 +16,13 @@ from memactor import Fact
 from memactor.embed.spec import embedder_from_spec
 from memactor.net.autostart import socket_path
 
+
+@pytest.fixture
+def pg_url(pg_both_url: str) -> str:
+    # Every test here runs on both vector paths: pgvector's and the readers' own (see tests/postgres/conftest.py).
+    return pg_both_url
+
+
 pytestmark = pytest.mark.anyio
 
 CHECKOUT = Path(__file__).resolve().parents[2]

@@ -39,6 +39,13 @@ from tests.test_switch_embedder import (  # noqa: F401 - collected here
     vector_of,
 )
 
+
+@pytest.fixture
+def pg_url(pg_both_url: str) -> str:
+    # Every test here runs on both vector paths: pgvector's and the readers' own (see tests/postgres/conftest.py).
+    return pg_both_url
+
+
 pytestmark = pytest.mark.anyio
 
 

@@ -39,6 +39,12 @@ def _until(condition: Callable[[], object], what: str) -> None:
         time.sleep(0.005)
 
 
+@pytest.fixture
+def pg_url(pg_both_url: str) -> str:
+    # Every test here runs on both vector paths: pgvector's and the readers' own (see tests/postgres/conftest.py).
+    return pg_both_url
+
+
 def _setup(url: str) -> tuple[bytes, Fact, Fact]:
     """An embedder of dimension DIM, a fact with a vector and one without; returns (a vector, them)."""
     vector = np.ones(DIM, dtype="<f4").tobytes()
@@ -53,6 +59,7 @@ def _setup(url: str) -> tuple[bytes, Fact, Fact]:
 def test_groups_changing_vectors_wait_for_each_other_instead_of_deadlocking(
     pg_url: str, monkeypatch: pytest.MonkeyPatch, first_change: str
 ) -> None:
+
     # Without the up-front lock: A changes a vector (taking the log lock), then adds Z, which B has inserted
     # and not committed: A waits for B. B, having inserted Z, stores W's vector: it waits for the log lock,
     # which A holds. PostgreSQL breaks the deadlock by aborting one, and the group would need a rerun.

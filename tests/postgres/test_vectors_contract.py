@@ -21,6 +21,13 @@ from memactor.postgres import vsearch
 from tests.postgres.vectorsql import pg_orphan_vectors, pg_vector_rows
 from tests.test_vectors import *  # noqa: F403
 
+
+@pytest.fixture
+def pg_url(pg_both_url: str) -> str:
+    # Every test here runs on both vector paths: pgvector's and the readers' own (see tests/postgres/conftest.py).
+    return pg_both_url
+
+
 del test_the_cache_reads_only_what_changed  # noqa: F821 - a SQLite file's; its PostgreSQL twin is below
 
 

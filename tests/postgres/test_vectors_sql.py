@@ -18,9 +18,17 @@ from memactor import Fact
 from memactor.embed import HashEmbedder
 from memactor.model.vcache import VectorCache
 from memactor.postgres import PostgresEngine, schema
+from memactor.postgres.pgvec import Emb, pgvector
 from memactor.postgres.vsearch import _Log
 from tests.postgres.server import PgServer
 from tests.postgres.vectorsql import pg_orphan_vectors, pg_vector_rows
+
+
+@pytest.fixture
+def pg_url(pg_both_url: str) -> str:
+    # Every test here runs on both vector paths: pgvector's and the readers' own (see tests/postgres/conftest.py).
+    return pg_both_url
+
 
 WRITERS = 6
 VECTORS_EACH = 40
@@ -55,9 +63,14 @@ def test_a_reader_catching_up_while_many_writers_commit_misses_no_vector(pg_url:
     def write(mine: list[int]) -> None:
         try:
             with psycopg.connect(pg_url, autocommit=True) as conn:
+                # With pgvector, ``emb`` is written with ``vec``, as memactor's writer does.
+                emb, values = (", emb", ", %b") if pgvector(conn) is not None else ("", "")
                 for rid in mine:
                     with conn.transaction():
-                        conn.execute("INSERT INTO vectors (kind, rid, vec) VALUES ('fact', %s, %s)", (rid, _vec(rid)))
+                        conn.execute(
+                            f"INSERT INTO vectors (kind, rid, vec{emb}) VALUES ('fact', %s, %s{values})",
+                            (rid, _vec(rid), Emb(_vec(rid))) if emb else (rid, _vec(rid)),
+                        )
                         conn.execute("SELECT pg_sleep(%s)", (random.uniform(0, 0.004),))
         except BaseException as exc:  # noqa: BLE001 - reported by the test's thread
             failures.append(exc)
@@ -102,7 +115,7 @@ def test_a_version_2_database_migrates_to_vectors_keeping_its_records(pg_url: st
             " confidence, source_episode_ids) VALUES ('f1', 'default', '{}', '{}', 1, 1, 1, 'kept', 1, '[]')"
         )
         schema.migrate(raw)
-        assert schema.schema_version(raw) == 3
+        assert schema.schema_version(raw) == schema.SCHEMA_VERSION
         assert raw.execute("SELECT content, rid IS NOT NULL FROM facts").fetchall() == [("kept", True)]
 
 
@@ -120,7 +133,13 @@ async def test_vectors_are_float32_bytes_stored_and_removed_with_their_records(p
 @pytest.fixture
 def replica_url(pg_server: PgServer, pg_url: str) -> Iterator[str]:
     assert pg_server.replica_url is not None, "the server has no replica: start it with .ci/postgres"
-    yield pg_url.replace(pg_server.url, pg_server.replica_url, 1)
+    if pg_server.plain_url is not None and pg_url.startswith(pg_server.plain_url):
+        assert pg_server.plain_replica_url is not None, (
+            "no replica URL for memactor_plain: set MEMACTOR_PG_PLAIN_REPLICA_URL"
+        )
+        yield pg_url.replace(pg_server.plain_url, pg_server.plain_replica_url, 1)
+    else:
+        yield pg_url.replace(pg_server.url, pg_server.replica_url, 1)
 
 
 @pytest.mark.anyio

@@ -38,3 +38,29 @@ def pg_embedder_recorded(url: str) -> tuple[str, int]:
     with psycopg.connect(str(url), autocommit=True) as conn:
         rows = dict(conn.execute("SELECT key, value FROM memactor_meta WHERE key IN ('embedder_name', 'embedder_dim')"))
         return str(rows["embedder_name"]), int(rows["embedder_dim"])
+
+
+def pg_emb_mismatches(url: str) -> int:
+    """Rows of ``vectors`` and ``vector_stage`` whose pgvector ``emb`` is not exactly their float32 ``vec``."""
+    import json
+
+    import numpy as np
+
+    with psycopg.connect(str(url), autocommit=True) as conn:
+        bad = 0
+        for table in ("vectors", "vector_stage"):
+            for vec, emb in conn.execute(f"SELECT vec, emb::text FROM {table}"):
+                if np.array(json.loads(emb), dtype="<f4").tobytes() != bytes(vec):
+                    bad += 1
+        return bad
+
+
+def pg_vector_search(url: str) -> tuple[str | None, bool]:
+    """The memory's ``vector_search`` row and whether ``vectors`` has an ``emb`` column."""
+    with psycopg.connect(str(url), autocommit=True) as conn:
+        row = conn.execute("SELECT value FROM memactor_meta WHERE key = 'vector_search'").fetchone()
+        has_emb = conn.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+            " AND table_name = 'vectors' AND column_name = 'emb'"
+        ).fetchone()
+        return (None if row is None else str(row[0])), has_emb is not None
