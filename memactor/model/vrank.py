@@ -15,7 +15,7 @@ from .ranking import blend
 from .records import Hit, Record
 from .vcache import VectorCache
 
-__all__ = ["RRF_K", "TEXT_WEIGHT", "rank_vectors"]
+__all__ = ["RRF_K", "TEXT_WEIGHT", "rank_hits", "rank_vectors"]
 
 # Reciprocal rank fusion (Cormack et al. 2009): a record at rank r of the vector list adds 1 / (RRF_K + r), at
 # rank r of the text list TEXT_WEIGHT / (RRF_K + r). Tuned on the labelled check (tests/test_hybrid_recall.py,
@@ -53,6 +53,29 @@ def rank_vectors(
     vector = np.frombuffer(query.vector, dtype="<f4")
     mask = None if allowed is None or not cache.count else np.fromiter(allowed(), dtype=np.int64)
     nearest = cache.nearest(vector, mask, candidates)  # exact, or through the approximate index past its threshold
+    return rank_hits(query, nearest, text_candidates, lambda rids: cache.similarity_of(rids, vector), records)
+
+
+def rank_hits(
+    query: Search,
+    nearest: list[tuple[int, float]],
+    text_candidates: Callable[[], list[int]],
+    similarity_of: Callable[[list[int]], dict[int, float]],
+    records: Callable[[list[int]], Iterable[tuple[int, Record]]],
+) -> list[Hit]:
+    """The hits of a ``"vector"`` or ``"hybrid"`` search, from the nearest records however they were found (a
+    reader's matrix here, or the server with pgvector, `memactor.postgres.vsql`).
+
+    Args:
+        query: The search.
+        nearest: (key, cosine similarity) of the nearest records the filters let through, nearest first.
+        text_candidates: The keys of the best text matches that pass the filters, best first (hybrid only).
+        similarity_of: The similarities of some keys to the query's vector (text matches not among the nearest).
+        records: The records of some keys, as (key, record) pairs.
+
+    Returns:
+        The hits, best first, at most ``query.limit``.
+    """
     vector_ranked = [rid for rid, _ in nearest]
     similarity = {rid: max(0.0, sim) for rid, sim in nearest}
     relevance: dict[int, float]
@@ -67,7 +90,8 @@ def rank_vectors(
         best = (1.0 + TEXT_WEIGHT) / (RRF_K + 1)
         relevance = {rid: score / best for rid, score in fused.items()}
         missing = [rid for rid in text_ranked if rid not in similarity]
-        similarity.update((rid, max(0.0, sim)) for rid, sim in cache.similarity_of(missing, vector).items())
+        if missing:
+            similarity.update((rid, max(0.0, sim)) for rid, sim in similarity_of(missing).items())
     hits = [
         blend(record, relevance[rid], query.now, query.weights, similarity.get(rid, 0.0))
         for rid, record in (records(list(relevance)) if relevance else ())

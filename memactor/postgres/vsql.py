@@ -9,8 +9,8 @@ Used when the memory has pgvector's ``emb`` column (`memactor.postgres.pgvec`); 
   `Hit.similarity` is ``1 - distance``, at least 0, the number the client's dot product of unit vectors
   gives (to float rounding). A zero vector has no cosine distance (pgvector says NaN); its similarity is 0,
   as the client's dot product makes it;
-- hybrid search fuses the vector list with the text list by the same reciprocal rank fusion, with
-  `memactor.model.vrank`'s constants, and blends with `memactor.model.ranking.blend`.
+- hybrid search fuses the vector list with the text list, and the hits are blended, by the same code as on the
+  client (`memactor.model.vrank.rank_hits`).
 
 There is no approximate (HNSW) index: maintained on every write, it made adds 16 times slower (10,000 vectors
 of 384 values), so every search here is an exact scan of the kind's vectors, growing with their number.
@@ -28,9 +28,8 @@ import psycopg
 
 from ..errors import InvalidInputError
 from ..model.queries import Search
-from ..model.ranking import blend
 from ..model.records import Hit, Record
-from ..model.vrank import RRF_K, TEXT_WEIGHT
+from ..model.vrank import rank_hits
 from .pgvec import Emb, PgVector
 from .schema import TABLES
 from .where import where
@@ -74,28 +73,11 @@ def rank_in_sql(
     vector = Emb(query.vector)
     comparable = _comparable(conn, query.kind, len(vector) // 4)
     nearest = _nearest(conn, extension, query, vector, candidates) if comparable and candidates > 0 else []
-    vector_ranked = [rid for rid, _ in nearest]
-    similarity = {rid: max(0.0, sim) for rid, sim in nearest}
-    relevance: dict[int, float]
-    if query.mode == "vector":
-        relevance = dict(similarity)
-    else:
-        text_ranked = text_candidates()
-        fused: dict[int, float] = {}
-        for weight, ranked in ((TEXT_WEIGHT, text_ranked), (1.0, vector_ranked)):
-            for rank, rid in enumerate(ranked, start=1):
-                fused[rid] = fused.get(rid, 0.0) + weight / (RRF_K + rank)
-        best = (1.0 + TEXT_WEIGHT) / (RRF_K + 1)
-        relevance = {rid: score / best for rid, score in fused.items()}
-        missing = [rid for rid in text_ranked if rid not in similarity]
-        if missing and comparable:
-            similarity.update(_similarity_of(conn, extension, query.kind, missing, vector))
-    hits = [
-        blend(record, relevance[rid], query.now, query.weights, similarity.get(rid, 0.0))
-        for rid, record in (records(list(relevance)) if relevance else ())
-    ]
-    hits.sort(key=lambda hit: hit.score, reverse=True)
-    return hits[: query.limit]
+
+    def similarity_of(rids: list[int]) -> dict[int, float]:
+        return _similarity_of(conn, extension, query.kind, rids, vector) if comparable else {}
+
+    return rank_hits(query, nearest, text_candidates, similarity_of, records)
 
 
 def _comparable(conn: Conn, kind: str, dim: int) -> bool:
