@@ -7,17 +7,20 @@ can control it. `memactor.model.commands` and `memactor.model.queries` add them 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidInputError
 from .itemfilter import check_filter, matches
-from .items import Item, check_item_key, check_namespace, check_ttl
+from .items import Item, check_item_key, check_namespace, check_ttl, join_namespace
 from .validate import MAX_LIMIT, check_float, check_int, check_limit, check_metadata, check_query_text
 
 __all__ = [
+    "literal_prefix",
+    "namespaces_listed",
     "page_of_matches",
+    "scope_condition",
     "MAX_OFFSET",
     "DeleteItem",
     "GetItems",
@@ -210,3 +213,53 @@ def page_of_matches(items: Iterable[Item], query: SearchItems) -> list[Item]:
         if len(found) == query.limit:
             break
     return found
+
+
+def scope_condition(
+    prefix: tuple[str, ...], roots: tuple[str, ...] | None, subtree: Callable[[str, str], str], everything: str
+) -> str | None:
+    """The SQL that limits a read to the namespace ``prefix`` and below and to the top-level ``roots`` of the
+    caller's token, in an engine's dialect; None when nothing can match.
+
+    Args:
+        prefix: The namespace asked for (empty: all).
+        roots: The top-level labels the caller may read, or None for all.
+        subtree: The engine's condition for "this namespace path and below", given a parameter name to bind
+            and the joined path.
+        everything: The engine's always-true condition.
+    """
+    if prefix:
+        if roots is not None and prefix[0] not in roots:
+            return None
+        return subtree("p", join_namespace(prefix))
+    if roots is None:
+        return everything
+    if not roots:
+        return None
+    return "(" + " OR ".join(subtree(f"r{i}", root) for i, root in enumerate(roots)) + ")"
+
+
+def literal_prefix(query: ListNamespaces) -> tuple[str, ...]:
+    """The labels of ``query.prefix`` before its first wildcard: what SQL can narrow the namespaces to."""
+    literal: list[str] = []
+    for label in query.prefix or ():
+        if label == "*":
+            break
+        literal.append(label)
+    return tuple(literal)
+
+
+def namespaces_listed(namespaces: Iterable[tuple[str, ...]], query: ListNamespaces) -> list[tuple[str, ...]]:
+    """The page of the namespaces ``query`` asks for, from the distinct namespaces in its scope: those that fit
+    its prefix and suffix (``*`` matching any label), cut to ``max_depth``, sorted."""
+    found = set()
+    for namespace in namespaces:
+        if _fits(namespace, query.prefix) and _fits(namespace[::-1], query.suffix and query.suffix[::-1]):
+            found.add(namespace if query.max_depth is None else namespace[: query.max_depth])
+    return sorted(found)[query.offset : query.offset + query.limit]
+
+
+def _fits(namespace: tuple[str, ...], start: tuple[str, ...] | None) -> bool:
+    if not start:
+        return True
+    return len(namespace) >= len(start) and all(p in ("*", n) for n, p in zip(namespace, start, strict=False))

@@ -13,7 +13,15 @@ from typing import Any
 
 import psycopg
 
-from ..model.itemops import GetItems, ListNamespaces, SearchItems, page_of_matches
+from ..model.itemops import (
+    GetItems,
+    ListNamespaces,
+    SearchItems,
+    literal_prefix,
+    namespaces_listed,
+    page_of_matches,
+    scope_condition,
+)
 from ..model.items import Item, join_namespace, split_namespace
 from .itemfilter import compile_filter
 from .itemschema import ITEM_COLUMNS, item_from_row
@@ -50,15 +58,7 @@ def _get(conn: Conn, query: GetItems) -> list[Item]:
 
 def _scope(prefix: tuple[str, ...], roots: tuple[str, ...] | None, params: dict[str, Any]) -> str | None:
     """SQL limiting ``i.path`` to ``prefix`` and below, and to ``roots``; None when nothing can match."""
-    if prefix:
-        if roots is not None and prefix[0] not in roots:
-            return None
-        return _subtree("p", join_namespace(prefix), params)
-    if roots is None:
-        return "true"
-    if not roots:
-        return None
-    return "(" + " OR ".join(_subtree(f"r{i}", root, params) for i, root in enumerate(roots)) + ")"
+    return scope_condition(prefix, roots, lambda name, path: _subtree(name, path, params), "true")
 
 
 def _subtree(name: str, path: str, params: dict[str, Any]) -> str:
@@ -95,24 +95,8 @@ def _search(conn: Conn, query: SearchItems) -> list[Item]:
 
 def _list_namespaces(conn: Conn, query: ListNamespaces) -> list[tuple[str, ...]]:
     params: dict[str, Any] = {"now": query.now}
-    literal = []
-    for label in query.prefix or ():
-        if label == "*":
-            break
-        literal.append(label)
-    scope = _scope(tuple(literal), query.roots, params)
+    scope = _scope(literal_prefix(query), query.roots, params)
     if scope is None:
         return []
     rows = conn.execute(f"SELECT DISTINCT i.path FROM items AS i WHERE {scope} AND {_LIVE}", params)
-    found = set()
-    for (path,) in rows:
-        namespace = split_namespace(unescape(path))
-        if _fits(namespace, query.prefix) and _fits(namespace[::-1], query.suffix and query.suffix[::-1]):
-            found.add(namespace if query.max_depth is None else namespace[: query.max_depth])
-    return sorted(found)[query.offset : query.offset + query.limit]
-
-
-def _fits(namespace: tuple[str, ...], start: tuple[str, ...] | None) -> bool:
-    if not start:
-        return True
-    return len(namespace) >= len(start) and all(p in ("*", n) for n, p in zip(namespace, start, strict=False))
+    return namespaces_listed((split_namespace(unescape(path)) for (path,) in rows), query)
