@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime
 import json
 import os
 import statistics
@@ -29,6 +28,7 @@ from memactor import Fact
 from memactor.embed import CallableEmbedder
 
 from .pg import PgSchema
+from .report import machine
 
 __all__ = ["main"]
 
@@ -112,9 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         f" search p50 {ratio['search_p50_ms']:.2f}x"
     )
     with args.out.open("a") as out:
-        when = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        run = {"type": "run", **machine("pg_vectors", ("memactor", "psycopg")), "args": vars(args)}
+        out.write(json.dumps(run, default=str) + "\n")
         for path in PATHS:
-            row = {"date": when, "path": path, "size": args.size, "dim": args.dim, **medians[path]}
+            row = {"type": "result", "path": path, "size": args.size, "dim": args.dim, **medians[path]}
             out.write(json.dumps(row) + "\n")
     print(f"results appended to {args.out}")
     return 0

@@ -14,11 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime
 import json
-import os
-import platform
-import sqlite3
 import sys
 import tempfile
 import time
@@ -33,7 +29,7 @@ from .recall_data import DATA_DIR
 from .recall_embedders import available
 from .recall_files import LabelledSet, build, load_set, padded, unstemmed_copy
 from .recall_metrics import percentile, summarise
-from .report import _cpu_model, _version
+from .report import machine
 
 __all__ = ["MODES", "main"]
 
@@ -162,19 +158,6 @@ async def _run_size(
     return rows
 
 
-def _environment(mode: str) -> dict[str, Any]:
-    return {
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "mode": mode,
-        "machine": platform.machine(),
-        "cpu": _cpu_model(),
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "packages": {p: _version(p) for p in ("memactor", "numpy", "wordllama")},
-    }
-
-
 def _num(value: float | None, digits: int) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
@@ -240,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.extend(asyncio.run(_run_size(size, labelled, embedders, Path(workdir), progress)))
     progress.close()
     mode = "slice" if args.slice is not None else "quick" if args.quick else "full"
-    env = _environment(mode)
+    env = machine(mode, ("memactor", "numpy", "wordllama"))
     print_table(sys.stdout, env, rows)
     short = {k: env[k] for k in ("date", "machine", "cpus", "python", "sqlite")}
     with args.out.open("a", encoding="utf-8") as out:

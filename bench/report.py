@@ -45,8 +45,8 @@ def _version(package: str) -> str | None:
         return None
 
 
-def environment(mode: str, sizes: Sizes) -> dict[str, Any]:
-    """Describe the run: when, on what machine, with which Python, SQLite and package versions."""
+def machine(mode: str, packages: Sequence[str] = _PACKAGES) -> dict[str, Any]:
+    """Describe a run of any benchmark: when, on what machine, with which Python, SQLite and ``packages``."""
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "mode": mode,
@@ -56,9 +56,13 @@ def environment(mode: str, sizes: Sizes) -> dict[str, Any]:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
-        "packages": {p: _version(p) for p in _PACKAGES},
-        "sizes": asdict(sizes),
+        "packages": {p: _version(p) for p in packages},
     }
+
+
+def environment(mode: str, sizes: Sizes) -> dict[str, Any]:
+    """Describe a run of the main suite: `machine`, and the sizes of its scenarios."""
+    return {**machine(mode), "sizes": asdict(sizes)}
 
 
 def _reference(system: str) -> str:

@@ -32,7 +32,6 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +45,7 @@ from memactor.embed import CallableEmbedder
 from memactor.model import ann
 from memactor.sqlite.vsearch import VectorCache
 
-from .report import environment
+from .report import machine
 
 LIMIT = 10
 CANDIDATES = 5 * LIMIT  # what a search of LIMIT results ranks (memactor.sqlite.read.CANDIDATES_PER_RESULT)
@@ -195,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="append JSON lines here")
     args = parser.parse_args(argv)
     progress = sys.stderr.isatty()
-    env = environment("vector_scale", _NoSizes())  # type: ignore[arg-type]
+    env = machine("vector_scale")
     env["packages"]["usearch"] = _usearch_version()
     env["openblas_threads"] = os.environ.get("OPENBLAS_NUM_THREADS")  # 1 steadies gemv on a busy machine
     if args.out:
@@ -216,11 +215,6 @@ def main(argv: list[str] | None = None) -> int:
         for size in (int(s) for s in args.sizes.split(",")):
             asyncio.run(measure(size, dim, args, progress, emit))
     return 0
-
-
-@dataclass
-class _NoSizes:
-    """`environment` records the scenario sizes of the main benchmark; this one has none."""
 
 
 def _usearch_version() -> str | None:
