@@ -203,3 +203,19 @@ async def test_the_reindex_command_switches_through_the_files_server(place: Path
     assert (filled.returncode, filled.stdout) == (0, "memactor reindex: 0 vectors stored\n")
     again = _cli(str(db_path), "--embedder", "hash:64", "--switch")
     assert again.returncode == 1 and "nothing to switch" in again.stderr
+
+
+def test_a_staged_vector_of_another_length_than_its_embedders_is_refused_when_the_command_is_made() -> None:
+    from memactor.codec import decode_frame, encode
+    from memactor.errors import CodecError
+    from memactor.model.commands import StageVectors
+
+    short = np.ones(3, dtype="<f4").tobytes()
+    with pytest.raises(InvalidInputError, match="its vector has 3 values, not 4"):
+        StageVectors("other", 4, "fact", ("f1",), (1,), (short,))
+    # From the wire (a client of `memactor serve`): the writer decodes the frame with the same checks.
+    changed = StageVectors("other", 3, "fact", ("f1",), (1,), (short,))
+    object.__setattr__(changed, "dim", 4)  # changed behind its checks, as a hostile client may send it
+    outcome = decode_frame(encode(changed), trusted=False)
+    assert isinstance(outcome, (InvalidInputError, CodecError)), outcome
+    assert "its vector has 3 values, not 4" in str(outcome)

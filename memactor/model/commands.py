@@ -241,6 +241,11 @@ class StageVectors:
         check_text("embedder name", self.name, required=True)
         check_int("embedder dim", self.dim, low=1, high=65_536)
         _check_versioned_vectors("StageVectors", self.kind, self.ids, self.versions, self.vectors)
+        for record_id, vector in zip(self.ids, self.vectors, strict=True):
+            if len(vector) != 4 * self.dim:
+                raise InvalidInputError(
+                    f"{self.kind} {record_id}: its vector has {len(vector) // 4} values, not {self.dim}"
+                )
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,16 +57,14 @@ def stage_vectors(
         The ids whose vector was staged.
 
     Raises:
-        InvalidInputError: ``name`` and ``dim`` are the memory's embedder already, or a vector is not ``dim`` long.
+        InvalidInputError: ``name`` and ``dim`` are the memory's embedder already (`StageVectors` checked the
+            vectors' length when it was made).
     """
     if read_embedder(conn) == (name, dim):
         raise InvalidInputError(
             f"this memory's vectors are made by embedder {name!r} (dim {dim}) already: nothing to switch;"
             " run `memactor reindex` without --switch to fill missing vectors"
         )
-    for record_id, vector in zip(ids, vectors, strict=True):
-        if len(vector) != 4 * dim:
-            raise InvalidInputError(f"{kind} {record_id}: its vector has {len(vector) // 4} values, not {dim}")
     if read_stage(conn) != (name, dim):
         conn.execute("DELETE FROM vector_stage")
         _set_meta(conn, {"stage_name": name, "stage_dim": str(dim)})

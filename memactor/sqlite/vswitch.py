@@ -70,7 +70,8 @@ def stage_vectors(
         The ids whose vector was staged.
 
     Raises:
-        InvalidInputError: ``name`` and ``dim`` are the file's embedder already, or a vector is not ``dim`` long.
+        InvalidInputError: ``name`` and ``dim`` are the file's embedder already (`StageVectors` checked the
+            vectors' length when it was made).
     """
     if read_embedder(conn) == (name, dim):
         raise InvalidInputError(
@@ -84,8 +85,6 @@ def stage_vectors(
         conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [("stage_name", name), ("stage_dim", str(dim))])
     done = []
     for record_id, version, vector in zip(ids, versions, vectors, strict=True):
-        if len(vector) != 4 * dim:
-            raise InvalidInputError(f"{kind} {record_id}: its vector has {len(vector) // 4} values, not {dim}")
         cursor = conn.execute(
             f"INSERT INTO vector_stage (kind, rid, vec) SELECT :kind, rowid, :vec FROM {TABLES[kind].name}"
             " WHERE id = :id AND version = :version ON CONFLICT (kind, rid) DO UPDATE SET vec = excluded.vec",
